@@ -1,0 +1,33 @@
+"""Health endpoints, as the operators' guide shows them."""
+
+from __future__ import annotations
+
+from litestar import Response, get
+from litestar.datastructures import State
+
+from server import health
+from shared import routes
+from shared.models.health import DependencyHealth, Liveness, Readiness
+
+_LIVE = Liveness()
+
+
+@get(routes.HEALTH_LIVE, sync_to_thread=False, tags=["health"])
+def live() -> Liveness:
+    """The process answers. Touches no dependency."""
+    return _LIVE
+
+
+@get(routes.HEALTH_READY, tags=["health"])
+async def ready(state: State) -> Response[Readiness]:
+    """200 only when the database answers, migrations are current and the vector index is loaded."""
+    result = await health.readiness(state.rt)
+    return Response(result, status_code=200 if result.status == "ready" else 503)
+
+
+@get(routes.HEALTH_DEPENDENCIES, tags=["health"])
+async def dependencies(state: State) -> Response[DependencyHealth]:
+    """Every component's status; the overall status is the worst component's."""
+    result = await health.dependencies(state.rt)
+    code = 503 if result.status in ("error", "timeout", "unavailable", "auth_failed") else 200
+    return Response(result, status_code=code)

@@ -1,0 +1,57 @@
+"""`create_app(settings)`: the Litestar application, so tests build one with their own settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from server import features
+from server.api import health, metrics
+from server.errors import EXCEPTION_HANDLERS
+from server.logs import LogRing, log_ring
+from server.middleware import ObservabilityMiddleware
+from server.runtime import Runtime
+from server.settings import Settings
+from server.version import VERSION
+
+
+def create_app(settings: Settings, *, conninfo: str | None = None, ring: LogRing | None = None) -> Litestar:
+    """Build the app. `conninfo` overrides `settings.database.url` (the embedded server's URL)."""
+    dsn = conninfo or settings.database.url
+    if not dsn:
+        raise ValueError("no database: set DOCMAN_DATABASE_URL or start the embedded server first")
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        rt = Runtime.create(settings, dsn, ring or log_ring())
+        features.install(rt)
+        app.state.rt = rt
+        await rt.start()
+        try:
+            yield
+        finally:
+            await rt.stop()
+
+    app = Litestar(
+        route_handlers=[health.live, health.ready, health.dependencies, metrics.metrics_endpoint, *features.handlers()],
+        lifespan=[lifespan],
+        dependencies=features.dependencies(),
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.server.max_request_bytes,
+        cors_config=CORSConfig(allow_origins=list(settings.server.cors_origins)) if settings.server.cors_origins else None,
+        openapi_config=OpenAPIConfig(
+            title="Document Management and AI Chatbot API",
+            version=VERSION,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        debug=False,
+    )
+    # Outermost layer, around Litestar's router: unknown routes are counted and logged too.
+    app.asgi_handler = ObservabilityMiddleware(app.asgi_handler)
+    return app

@@ -1,0 +1,136 @@
+"""One error hierarchy and one mapper: services raise `AppError`s, clients get `ErrorBody`.
+
+No stack trace ever reaches a client; unexpected exceptions are logged with theirs and answered
+with a 500 `internal_error` carrying the correlation id to quote.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from loguru import logger
+
+from server.logs import correlation_id_var
+from shared.models.errors import ErrorBody
+
+
+class AppError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        detail: Any = None,
+        status_code: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        if status_code:
+            self.status_code = status_code
+        self.detail = detail
+        self.headers = headers or {}
+
+
+class BadRequest(AppError):
+    status_code, code = 400, "bad_request"
+
+
+class Unauthorized(AppError):
+    status_code, code = 401, "unauthorized"
+
+
+class Forbidden(AppError):
+    status_code, code = 403, "forbidden"
+
+
+class NotFound(AppError):
+    status_code, code = 404, "not_found"
+
+
+class Conflict(AppError):
+    status_code, code = 409, "conflict"
+
+
+class PayloadTooLarge(AppError):
+    status_code, code = 413, "payload_too_large"
+
+
+class UnsupportedMedia(AppError):
+    status_code, code = 415, "unsupported_type"
+
+
+class Unprocessable(AppError):
+    status_code, code = 422, "unprocessable"
+
+
+class RateLimited(AppError):
+    status_code, code = 429, "rate_limited"
+
+
+class ServiceUnavailable(AppError):
+    status_code, code = 503, "service_unavailable"
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_type",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+def _response(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
+    return Response(content=body, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def handle_app_error(_: Request[Any, Any, Any], exc: AppError) -> Response[ErrorBody]:
+    body = ErrorBody(code=exc.code, message=exc.message, detail=exc.detail, correlation_id=correlation_id_var.get())
+    return _response(exc.status_code, body, exc.headers)
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+    status = exc.status_code
+    if isinstance(exc, ValidationException):
+        code, message = "validation_error", "The request is not valid."
+        detail: Any = exc.extra if exc.extra else exc.detail
+    elif status == 404 and exc.detail in ("Not Found", ""):
+        code, message, detail = "not_found", f"No route matches {request.method} {request.url.path}.", None
+    else:
+        code = _HTTP_CODES.get(status, "http_error")
+        message, detail = str(exc.detail), exc.extra or None
+    if status == 413 and code == "payload_too_large":
+        message = exc.detail or "The request body is too large."
+    body = ErrorBody(code=code, message=message, detail=detail, correlation_id=correlation_id_var.get())
+    return _response(status, body, exc.headers)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    logger.opt(exception=exc).error("unhandled error serving {} {}: {}", request.method, request.url.path, exc)
+    body = ErrorBody(
+        code="internal_error",
+        message="An unexpected error occurred; quote the correlation id when reporting it.",
+        correlation_id=correlation_id_var.get(),
+    )
+    return _response(500, body)
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    AppError: handle_app_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,72 @@
+"""The outermost ASGI layer: correlation id, request metrics and one access log line per request.
+
+It wraps the whole Litestar handler (router included), so unknown routes and errors raised before
+routing are counted and logged too.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+from loguru import logger
+
+from server.logs import correlation_id_var
+from server.metrics import HTTP_DURATION, HTTP_IN_FLIGHT, HTTP_REQUESTS
+
+_VALID_CID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_HEADER = b"x-correlation-id"
+
+
+def _incoming_cid(scope: dict[str, Any]) -> str:
+    for name, value in scope["headers"]:
+        if name == _HEADER:
+            text = value.decode("latin-1")
+            if _VALID_CID.match(text):
+                return text
+            break
+    return uuid.uuid4().hex
+
+
+class ObservabilityMiddleware:
+    """Pure ASGI middleware; cheap enough to sit in front of every request."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cid = _incoming_cid(scope)
+        token = correlation_id_var.set(cid)
+        cid_header = (_HEADER, cid.encode())
+        status = 500
+        start = time.perf_counter()
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), cid_header]
+            await send(message)
+
+        HTTP_IN_FLIGHT.inc()
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            HTTP_IN_FLIGHT.dec()
+            elapsed = time.perf_counter() - start
+            route = scope.get("path_template") or "unmatched"
+            method = scope["method"]
+            HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            HTTP_DURATION.labels(method, route).observe(elapsed)
+            if status >= 500 and status != 503:
+                logger.error("{} {} -> {} in {:.1f} ms", method, scope["path"], status, elapsed * 1000)
+            elif status >= 400:
+                logger.warning("{} {} -> {} in {:.1f} ms", method, scope["path"], status, elapsed * 1000)
+            else:
+                logger.info("{} {} -> {} in {:.1f} ms", method, scope["path"], status, elapsed * 1000)
+            correlation_id_var.reset(token)

@@ -1,0 +1,58 @@
+"""`docman worker`: a process that only runs ingestion jobs (scale these out)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from loguru import logger
+
+from server.db import migrate
+from server.db.pool import make_pool, open_pool
+from server.logs import configure_logging, service_var
+from server.rag.embed import make_embedder
+from server.serve import database
+from server.settings import Settings
+from server.storage import make_blob_store
+from server.worker import Worker
+
+
+async def _wait_for_schema(pool, interval: float = 1.0) -> None:  # type: ignore[no-untyped-def]
+    """Workers never migrate: wait until an API process has brought the schema up to date."""
+    latest = migrate.latest_version()
+    while True:
+        try:
+            async with pool.connection() as conn:
+                if await migrate.current_version(conn) >= latest:
+                    return
+        except Exception as exc:
+            logger.info("waiting for the database schema ({})", exc)
+        await asyncio.sleep(interval)
+
+
+async def _run(settings: Settings, conninfo: str, concurrency: int) -> None:
+    pool = make_pool(conninfo, settings.database, name="worker")
+    store = make_blob_store(settings.storage)
+    await open_pool(pool)
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: main.cancel() if main else None)
+    try:
+        await _wait_for_schema(pool)
+        embedder = await asyncio.to_thread(make_embedder, settings.embedding)
+        worker = Worker(pool, store, embedder, settings.ingest, settings.data_dir / "tmp" / "work")
+        await worker.run(concurrency)
+    except asyncio.CancelledError:
+        logger.info("worker stopping")
+    finally:
+        await store.close()
+        await pool.close()
+
+
+def run_worker(settings: Settings, *, concurrency: int | None = None) -> int:
+    configure_logging(settings.log.level, settings.log.json, settings.log.ring_size)
+    service_var.set("document_processor")
+    with database(settings) as conninfo:
+        asyncio.run(_run(settings, conninfo, concurrency or settings.ingest.worker_concurrency))
+    return 0

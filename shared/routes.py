@@ -1,0 +1,25 @@
+"""URL paths of the HTTP API, shared by the server and its clients."""
+
+API = "/api/v1"
+
+HEALTH_LIVE = f"{API}/health/live"
+HEALTH_READY = f"{API}/health/ready"
+HEALTH_DEPENDENCIES = f"{API}/health/dependencies"
+METRICS = "/metrics"
+
+DOCUMENTS = f"{API}/documents"
+DOCUMENTS_LIST = f"{API}/documents/list"
+DOCUMENT = f"{API}/documents/{{document_id:uuid}}"
+DOCUMENT_CONTENT = f"{API}/documents/{{document_id:uuid}}/content"
+DOCUMENT_PAGE = f"{API}/documents/{{document_id:uuid}}/pages/{{page:int}}"
+DOCUMENT_REPROCESS = f"{API}/documents/{{document_id:uuid}}/reprocess"
+
+SEARCH = f"{API}/search"
+
+CHAT_CONVERSATIONS = f"{API}/chat/conversations"
+
+AUTH_TOKEN = f"{API}/auth/token"
+AUTH_REFRESH = f"{API}/auth/refresh"
+AUTH_LOGOUT = f"{API}/auth/logout"
+
+OPS = f"{API}/ops"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 
 from server.auth.caller import Caller
 from server.errors import ServiceUnavailable
@@ -20,3 +21,7 @@ async def provide_caller(state: State) -> Caller:
     if owner is None:
         raise ServiceUnavailable("The server is still starting; try again in a moment.", code="starting")
     return Caller(id=owner, email=rt.settings.auth.admin_email, role="admin")
+
+
+RT = NamedDependency[Runtime]
+CallerDep = NamedDependency[Caller]

@@ -314,7 +314,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: str) -> Set
         raise SettingsError("DOCMAN_S3_ACCESS_KEY", "and DOCMAN_S3_SECRET_KEY are required when DOCMAN_STORAGE_BACKEND=s3")
     database_url = r("DOCMAN_DATABASE_URL")
     if database_url and not database_url.startswith(("postgresql://", "postgres://")):
-        raise SettingsError("DOCMAN_DATABASE_URL", "must start with postgresql://")
+        raise SettingsError("DOCMAN_DATABASE_URL", f"{database_url!r} must start with postgresql://")
 
     return Settings(
         data_dir=data_dir,

@@ -8,22 +8,21 @@ from uuid import UUID
 
 from litestar import Response, delete, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
 from server import documents as service
-from server.auth.caller import Caller
 from server.db.documents import SORTS
 from server.errors import BadRequest
-from server.runtime import Runtime
+from server.deps import RT, CallerDep
 from shared import routes
 from shared.models.documents import STATUSES, Document, DocumentList, PageText
 
 
 @post(routes.DOCUMENTS, tags=["documents"], status_code=202)
 async def upload_document(
-    rt: Runtime,
-    caller: Caller,
+    rt: RT,
+    caller: CallerDep,
     data: Annotated[dict[str, object], Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> Response[Document]:
     """Upload a PDF, plain text or Markdown file (multipart field `file`, optional `title`).
@@ -40,13 +39,13 @@ async def upload_document(
 
 @get(routes.DOCUMENTS_LIST, tags=["documents"])
 async def list_documents(
-    rt: Runtime,
-    caller: Caller,
-    status: str | None = None,
-    sort: str = "upload_date",
-    order: str = "desc",
-    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-    offset: Annotated[int, Parameter(ge=0)] = 0,
+    rt: RT,
+    caller: CallerDep,
+    status: FromQuery[str | None] = None,
+    sort: FromQuery[str] = "upload_date",
+    order: FromQuery[str] = "desc",
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    offset: Annotated[int, QueryParameter(ge=0)] = 0,
 ) -> DocumentList:
     """The caller's documents, newest first by default; filter by `status`, sort by `sort`."""
     if status is not None and status not in STATUSES:
@@ -62,13 +61,13 @@ async def list_documents(
 
 
 @get(routes.DOCUMENT, tags=["documents"])
-async def get_document(rt: Runtime, caller: Caller, document_id: UUID) -> Document:
+async def get_document(rt: RT, caller: CallerDep, document_id: FromPath[UUID]) -> Document:
     """Metadata, status, stage, progress, error, chunk and vector counts."""
     return await service.get(rt, caller, document_id)
 
 
 @get(routes.DOCUMENT_CONTENT, tags=["documents"])
-async def get_content(rt: Runtime, caller: Caller, document_id: UUID) -> Stream:
+async def get_content(rt: RT, caller: CallerDep, document_id: FromPath[UUID]) -> Stream:
     """The original file as uploaded."""
     row = await service.get_row(rt, caller, document_id)
     chunks = await rt.store.open_chunks(row.storage_key)
@@ -81,20 +80,20 @@ async def get_content(rt: Runtime, caller: Caller, document_id: UUID) -> Stream:
 
 
 @get(routes.DOCUMENT_PAGE, tags=["documents"])
-async def get_page(rt: Runtime, caller: Caller, document_id: UUID, page: int) -> PageText:
+async def get_page(rt: RT, caller: CallerDep, document_id: FromPath[UUID], page: FromPath[int]) -> PageText:
     """The extracted text of page `page` (1-based)."""
     row, text = await service.page_text(rt, caller, document_id, page)
     return PageText(document_id=str(document_id), page=page, page_count=row.page_count, text=text)
 
 
 @delete(routes.DOCUMENT, tags=["documents"], status_code=204)
-async def delete_document(rt: Runtime, caller: Caller, document_id: UUID) -> None:
+async def delete_document(rt: RT, caller: CallerDep, document_id: FromPath[UUID]) -> None:
     """Delete the file, its rows and its vectors."""
     await service.delete(rt, caller, document_id)
 
 
 @post(routes.DOCUMENT_REPROCESS, tags=["documents"], status_code=202)
-async def reprocess_document(rt: Runtime, caller: Caller, document_id: UUID) -> Document:
+async def reprocess_document(rt: RT, caller: CallerDep, document_id: FromPath[UUID]) -> Document:
     """Run the document through the pipeline again."""
     return await service.reprocess(rt, caller, document_id)
 

@@ -217,9 +217,10 @@ def test_retry_after_header_forms() -> None:
 
 async def test_hang_times_out_without_retry(srv: FakeOpenAI, make_llm: Callable[..., LLMClient]) -> None:
     srv.script(hang(5))
+    llm = make_llm(timeout=0.5)
     start = time.monotonic()
     with pytest.raises(LLMError) as err:
-        _ = [p async for p in make_llm(timeout=0.5).stream(QUESTION)]
+        _ = [p async for p in llm.stream(QUESTION)]
     assert err.value.code == "llm_timeout"
     assert time.monotonic() - start < 0.5 + 0.4
     assert len(srv.chat_requests()) == 1
@@ -237,9 +238,10 @@ async def test_first_token_timeout(srv: FakeOpenAI, make_llm: Callable[..., LLMC
 async def test_stalled_stream_abandoned_after_first_token(srv: FakeOpenAI, make_llm: Callable[..., LLMClient]) -> None:
     srv.script(ok("one two three", chunk_delay=3))
     received: list[str] = []
+    llm = make_llm(timeout=0.4)
     start = time.monotonic()
     with pytest.raises(LLMError) as err:
-        async for piece in make_llm(timeout=0.4).stream(QUESTION):
+        async for piece in llm.stream(QUESTION):
             received.append(piece)
     assert err.value.code == "llm_timeout" and received == ["one"]
     assert time.monotonic() - start < 0.4 + 0.4
@@ -325,8 +327,9 @@ async def test_check_dead_port_is_error(make_llm: Callable[..., LLMClient]) -> N
 
 async def test_check_failures(srv: FakeOpenAI, make_llm: Callable[..., LLMClient]) -> None:
     srv.script(hang(3), rate_limit(retry_after=5))
+    llm = make_llm(check_timeout=0.3)
     start = time.monotonic()
-    assert (await make_llm(check_timeout=0.3).check())[0] == "timeout"
+    assert (await llm.check())[0] == "timeout"
     assert time.monotonic() - start < 0.3 + 0.4
     assert (await make_llm().check())[0] == "rate_limited"
     srv.api_key = "the-right-key"

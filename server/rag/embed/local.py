@@ -54,37 +54,51 @@ def verify_weights(model_dir: Path) -> None:
 # ---------------------------------------------------------------- numeric kernels
 
 
+_ERF_P = _F32(0.3275911)
+_ERF_A = tuple(_F32(c) for c in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592))
+_BLOCK = 1 << 15  # elements per block of element-wise work: temporaries stay in L2 cache
+
+
 def _erf(x: np.ndarray) -> np.ndarray:
     """erf for float32 arrays (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7); numpy has none.
 
     |x| is clipped at 4 (erf(4) rounds to 1 in float32) so exp never yields slow subnormals.
     """
-    a = np.minimum(np.abs(x), _F32(4.0))
-    t = 1.0 / (1.0 + _F32(0.3275911) * a)
-    poly = t * (_F32(0.254829592) + t * (_F32(-0.284496736) + t * (_F32(1.421413741) + t * (_F32(-1.453152027) + t * _F32(1.061405429)))))
+    a = np.abs(x)
+    np.minimum(a, _F32(4.0), out=a)
+    t = a * _ERF_P
+    t += _F32(1.0)
+    np.reciprocal(t, out=t)
+    poly = t * _ERF_A[0]
+    for c in _ERF_A[1:]:
+        poly += c
+        poly *= t
     np.square(a, out=a)
     np.negative(a, out=a)
     np.exp(a, out=a)
-    np.multiply(poly, a, out=a)
+    a *= poly
     np.subtract(_F32(1.0), a, out=a)
     return np.copysign(a, x, out=a)
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """Exact GELU, 0.5·x·(1 + erf(x/√2)), as BERT uses; in place."""
-    e = _erf(x * _F32(1.0 / math.sqrt(2.0)))
-    e += _F32(1.0)
-    x *= _F32(0.5)
-    x *= e
+def _gelu_(x: np.ndarray) -> np.ndarray:
+    """Exact GELU, 0.5·x·(1 + erf(x/√2)), as BERT uses; in place on a 2-D array, in row blocks."""
+    rows = max(1, _BLOCK // x.shape[1])
+    for start in range(0, x.shape[0], rows):
+        blk = x[start : start + rows]
+        e = _erf(blk * _F32(1.0 / math.sqrt(2.0)))
+        e += _F32(1.0)
+        blk *= _F32(0.5)
+        blk *= e
     return x
 
 
 def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
-    """LayerNorm over the last axis."""
-    mu = x.mean(axis=-1, keepdims=True)
-    x = x - mu
+    """LayerNorm over the last axis (returns a new array)."""
+    x = x - x.mean(axis=-1, keepdims=True)
     var = np.mean(np.square(x), axis=-1, keepdims=True)
-    x *= 1.0 / np.sqrt(var + _F32(eps))
+    var += _F32(eps)
+    x *= 1.0 / np.sqrt(var)
     x *= w
     x += b
     return x
@@ -178,23 +192,27 @@ class MiniLM:
         h, d = self.heads, self.dim // self.heads
         x = self.word[tokens] + self.pos[:length] + self.type0
         x = _layer_norm(x.reshape(b * length, self.dim), *self.ln0, self.eps)
-        bias = np.where(mask, _F32(0.0), _F32(-1e9)).astype(_F32)[:, None, None, :]
+        bias = np.where(mask, _F32(0.0), _F32(-1e9))[:, None, None, :]  # (b, 1, 1, L)
         scale = _F32(1.0 / math.sqrt(d))
         for layer in self.layers:
             qkv = x @ layer.qkv_w
             qkv += layer.qkv_b
-            qkv = qkv.reshape(b, length, 3, h, d).transpose(2, 0, 3, 1, 4)  # (3, b, h, L, d)
-            q, k, v = qkv[0] * scale, qkv[1], qkv[2]
-            scores = q @ k.transpose(0, 1, 3, 2)
-            scores += bias
-            ctx = _softmax_(scores) @ v  # (b, h, L, d)
+            # One contiguous (3, b, h, L, d) copy: strided views make numpy's stacked matmul skip BLAS.
+            qkv = np.ascontiguousarray(qkv.reshape(b, length, 3, h, d).transpose(2, 0, 3, 1, 4))
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            q *= scale
+            ctx = np.empty_like(q)  # (b, h, L, d); one sequence at a time keeps scores in cache
+            for i in range(b):
+                scores = q[i] @ k[i].transpose(0, 2, 1)
+                scores += bias[i]
+                np.matmul(_softmax_(scores), v[i], out=ctx[i])
             att = ctx.transpose(0, 2, 1, 3).reshape(b * length, self.dim) @ layer.out_w
             att += layer.out_b
             att += x
             x = _layer_norm(att, *layer.ln1, self.eps)
             up = x @ layer.up_w
             up += layer.up_b
-            down = _gelu(up) @ layer.down_w
+            down = _gelu_(up) @ layer.down_w
             down += layer.down_b
             down += x
             x = _layer_norm(down, *layer.ln2, self.eps)

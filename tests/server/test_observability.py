@@ -1,0 +1,87 @@
+"""Correlation ids, log lines, metrics and the error body, through real requests."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from loguru import logger
+
+from server.logs import PLAIN_FORMAT, log_ring
+from tests.conftest import Served
+
+
+async def test_correlation_id_is_echoed_and_logged(served: Served) -> None:
+    r = await served.client.get("/api/v1/health/live", headers={"X-Correlation-ID": "abc123"})
+    assert r.status_code == 200
+    assert r.headers["x-correlation-id"] == "abc123"
+    lines = log_ring().query(correlation_id="abc123")
+    assert lines, "no log line carries the request's correlation id"
+    assert any("/api/v1/health/live" in rec.message for rec in lines)
+
+
+async def test_generated_correlation_id_when_missing_or_hostile(served: Served) -> None:
+    r = await served.client.get("/api/v1/health/live")
+    generated = r.headers["x-correlation-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", generated)
+    r = await served.client.get("/api/v1/health/live", headers={"X-Correlation-ID": "bad id\twith spaces"})
+    assert r.headers["x-correlation-id"] != "bad id\twith spaces"
+
+
+async def test_plain_and_json_lines_carry_the_tags(served: Served) -> None:
+    plain, json_lines = io.StringIO(), []
+    sinks = [logger.add(plain, format=PLAIN_FORMAT), logger.add(json_lines.append, format="{message}")]
+    try:
+        await served.client.get("/api/v1/health/live", headers={"X-Correlation-ID": "tagcheck42"})
+    finally:
+        for sink in sinks:
+            logger.remove(sink)
+    line = next(line for line in plain.getvalue().splitlines() if "tagcheck42" in line)
+    assert "service=api correlation_id=tagcheck42" in line
+    record = next(m.record for m in json_lines if m.record["extra"]["correlation_id"] == "tagcheck42")
+    assert record["extra"]["tags"] == "service=api correlation_id=tagcheck42"
+
+
+async def test_metrics_use_route_templates_and_status(served: Served) -> None:
+    await served.client.get("/api/v1/health/live")
+    await served.client.get("/api/v1/documents/6b3c1c2e-8d7e-4f7e-9a55-000000000000")
+    await served.client.get("/no/such/route")
+    text = (await served.client.get("/metrics")).text
+    assert re.search(r'http_requests_total\{method="GET",route="/api/v1/health/live",status="200"\} \d', text)
+    assert 'route="/api/v1/documents/{document_id}",status="404"' in text
+    assert 'route="unmatched",status="404"' in text
+    assert "6b3c1c2e" not in text  # raw paths never become labels
+    assert "http_request_duration_seconds_bucket" in text
+    assert "db_pool_size" in text
+
+
+async def test_unknown_route_gets_the_error_body(served: Served) -> None:
+    r = await served.client.get("/nowhere", headers={"X-Correlation-ID": "err404"})
+    assert r.status_code == 404
+    body = r.json()
+    assert set(body) == {"code", "message", "detail", "correlation_id"}
+    assert body["code"] == "not_found" and body["correlation_id"] == "err404"
+
+
+async def test_validation_error_body(served: Served) -> None:
+    r = await served.client.get("/api/v1/documents/list", params={"limit": "0"})
+    assert r.status_code == 400
+    body = r.json()
+    assert body["code"] == "validation_error"
+    assert body["correlation_id"]
+
+
+async def test_unexpected_error_hides_the_trace(served: Served, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from server import documents
+
+    async def boom(*a, **k):  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(documents, "list_documents", boom)
+    r = await served.client.get("/api/v1/documents/list", headers={"X-Correlation-ID": "boom1"})
+    assert r.status_code == 500
+    body = r.json()
+    assert body["code"] == "internal_error"
+    assert "secret" not in r.text and "Traceback" not in r.text
+    logged = log_ring().query(correlation_id="boom1", level="ERROR")
+    assert any("secret internal detail" in rec.message for rec in logged)

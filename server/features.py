@@ -7,7 +7,7 @@ from typing import Any
 from litestar.di import Provide
 
 from server import deps, gauges
-from server.api import documents
+from server.api import documents, search
 from server.auth.bootstrap import ensure_admin
 from server.rag.index_keeper import load_embedder, open_index
 from server.runtime import Runtime
@@ -15,7 +15,7 @@ from server.worker import Worker
 
 
 def handlers() -> list[Any]:
-    return [*documents.HANDLERS]
+    return [*documents.HANDLERS, *search.HANDLERS]
 
 
 def dependencies() -> dict[str, Provide]:

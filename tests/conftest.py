@@ -127,3 +127,21 @@ async def served(make_settings: Callable[..., Settings], db_url: str) -> AsyncIt
     async for s in serve_app(make_settings(), db_url):
         await s.wait_ready()
         yield s
+
+
+async def wait_for_status(client: Any, doc_id: str, statuses: tuple[str, ...] = ("ready", "failed"), timeout: float = 90.0) -> dict[str, Any]:
+    """Poll a document until its status is one of `statuses`; return its body."""
+    body: dict[str, Any] = {}
+
+    async def reached() -> bool:
+        nonlocal body
+        r = await client.get(f"/api/v1/documents/{doc_id}")
+        body = r.json()
+        return r.status_code == 200 and body["status"] in statuses
+
+    await wait_until(reached, timeout, 0.1)
+    return body
+
+
+async def upload(client: Any, name: str, content: bytes, content_type: str = "application/pdf") -> Any:
+    return await client.post("/api/v1/documents", files={"file": (name, content, content_type)})

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -39,7 +39,6 @@ CHECK_CACHE_SECONDS = 10.0
 
 T = TypeVar("T")
 Messages = list[dict[str, str]]
-_RETRIED = {"rate_limited", "server_error", "connection"}
 
 
 class LLMError(Exception):
@@ -48,40 +47,40 @@ class LLMError(Exception):
 
     def __init__(self, code: str, message: str, *, retryable: bool = False) -> None:
         super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retryable = retryable
-
-    def __repr__(self) -> str:
-        return f"LLMError({self.code!r}, {self.message!r}, retryable={self.retryable})"
+        self.code, self.message, self.retryable = code, message, retryable
 
 
 @dataclass
 class Usage:
     prompt_tokens: int
     completion_tokens: int
-    estimated: bool = False  # the provider reported none; counted with server.rag.tokens
+    estimated: bool = False  # the provider reported none: counted with server.rag.tokens
 
 
 class Generation:
-    """One streamed answer: iterate it for text deltas; `usage` and `text` are complete once it
+    """One streamed answer: iterate it for text deltas; `usage` is set and `text` complete once it
     ends. Use `async with llm.stream(...) as gen` (or `aclose()`) when you may stop early;
     cancelling the consuming task also closes the HTTP stream at once."""
 
     def __init__(self) -> None:
         self.usage: Usage | None = None
-        self.text = ""
+        self._parts: list[str] = []
         self._agen: AsyncGenerator[str, None] | None = None
 
+    @property
+    def text(self) -> str:
+        """The text streamed so far."""
+        return "".join(self._parts)
+
     def __aiter__(self) -> Generation:
+        return self
+
+    def tokens(self) -> Generation:
         return self
 
     async def __anext__(self) -> str:
         assert self._agen is not None
         return await self._agen.__anext__()
-
-    def tokens(self) -> AsyncIterator[str]:
-        return self
 
     async def aclose(self) -> None:
         if self._agen is not None:
@@ -96,8 +95,8 @@ class Generation:
 
 @dataclass(frozen=True)
 class _Failure:
-    kind: str  # metrics.ERROR_KINDS
-    code: str  # LLMError.code
+    kind: str  # one of metrics.ERROR_KINDS
+    code: str  # the LLMError code
     detail: str
     retry: bool
     retry_after: float | None = None
@@ -105,9 +104,7 @@ class _Failure:
 
 def _detail(exc: openai.APIError) -> str:
     body = exc.body
-    if isinstance(body, Mapping) and isinstance(body.get("message"), str):
-        return str(body["message"])
-    return exc.message
+    return str(body["message"]) if isinstance(body, Mapping) and isinstance(body.get("message"), str) else exc.message
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
@@ -115,8 +112,7 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     try:
         if ms := headers.get("retry-after-ms"):
             return max(0.0, float(ms) / 1000)
-        value = headers.get("retry-after")
-        if not value:
+        if not (value := headers.get("retry-after")):
             return None
         try:
             return max(0.0, float(value))
@@ -134,32 +130,27 @@ def classify(exc: BaseException) -> _Failure:
         return _Failure("timeout", "llm_timeout", "the LLM did not answer in time", False)
     if isinstance(exc, openai.APIConnectionError):
         return _Failure("connection", "llm_unavailable", f"cannot reach the LLM service ({exc.__cause__ or exc})", True)
-    if isinstance(exc, openai.APIStatusError):
-        status, detail = exc.status_code, _detail(exc)
-        after = retry_after_seconds(exc.response.headers)
-        if status == 429 and exc.code == "insufficient_quota":
-            return _Failure("rate_limited", "llm_unavailable", f"LLM quota exhausted: {detail}", False)
-        if status == 429:
-            return _Failure("rate_limited", "llm_unavailable", detail, True, after)
-        if status >= 500:
-            return _Failure("server_error", "llm_unavailable", f"HTTP {status}: {detail}", True, after)
-        if status in (401, 403):
-            return _Failure("auth", "llm_auth", f"the LLM service refused our credentials (HTTP {status}): {detail}", False)
-        low = detail.lower()
-        if exc.code == "context_length_exceeded" or "context length" in low or "maximum context" in low:
-            return _Failure("context_too_long", "context_too_long", detail, False)
-        return _Failure("bad_request", "llm_bad_request", f"HTTP {status}: {detail}", False)
-    if isinstance(exc, openai.APIError):  # an error event inside a stream
-        return _Failure("server_error", "llm_unavailable", _detail(exc), True)
-    return _Failure("bad_request", "llm_bad_request", f"{type(exc).__name__}: {exc}", False)
+    if not isinstance(exc, openai.APIStatusError):  # e.g. an error event inside a stream
+        return _Failure("server_error", "llm_unavailable", _detail(exc) if isinstance(exc, openai.APIError) else repr(exc), True)
+    status, detail, low = exc.status_code, _detail(exc), _detail(exc).lower()
+    after = retry_after_seconds(exc.response.headers)
+    if status == 429:
+        quota = exc.code == "insufficient_quota"  # billing, not pacing: waiting will not help
+        return _Failure("rate_limited", "llm_unavailable", f"quota exhausted: {detail}" if quota else detail, not quota, after)
+    if status >= 500:
+        return _Failure("server_error", "llm_unavailable", f"HTTP {status}: {detail}", True, after)
+    if status in (401, 403):
+        return _Failure("auth", "llm_auth", f"the LLM service refused our credentials (HTTP {status}): {detail}", False)
+    if exc.code == "context_length_exceeded" or "context length" in low or "maximum context" in low:
+        return _Failure("context_too_long", "context_too_long", detail, False)
+    return _Failure("bad_request", "llm_bad_request", f"HTTP {status}: {detail}", False)
 
 
 class _Outcome:
-    """Observes `llm_request_duration_seconds` with the outcome of the block it wraps."""
+    """Observes `llm_request_duration_seconds`, labelled with how the wrapped block ended."""
 
     def __init__(self) -> None:
-        self.value = "cancelled"
-        self.started = time.monotonic()
+        self.value, self.started = "cancelled", time.monotonic()
 
     def __enter__(self) -> _Outcome:
         return self
@@ -173,9 +164,7 @@ class _Outcome:
 
 
 def _delta(chunk: Any) -> str:
-    if not chunk.choices:
-        return ""
-    delta = chunk.choices[0].delta
+    delta = chunk.choices[0].delta if chunk.choices else None
     return (delta.content or "") if delta is not None else ""
 
 
@@ -200,64 +189,52 @@ class LLMClient:
         rng: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._cfg = cfg
-        self._sleep = sleep
-        self._rng = rng
-        self._clock = clock
-        self._client = (
-            AsyncOpenAI(base_url=cfg.base_url, api_key=cfg.api_key or "not-needed", timeout=cfg.timeout, max_retries=0)
-            if cfg.configured
-            else None
-        )
+        self._cfg, self._sleep, self._rng, self._clock = cfg, sleep, rng, clock
+        self._client: AsyncOpenAI | None = None
+        if cfg.configured:
+            key = cfg.api_key or "not-needed"
+            self._client = AsyncOpenAI(base_url=cfg.base_url, api_key=key, timeout=cfg.timeout, max_retries=0)
         self._check_lock = asyncio.Lock()
         self._check_cache: tuple[float, tuple[str, str]] | None = None
 
-    # ---------------------------------------------------------------- generation
-
     def stream(self, messages: Messages, *, max_tokens: int | None = None) -> Generation:
-        """Start a streamed answer; nothing is sent until the first iteration."""
+        """A streamed answer; nothing is sent until it is first iterated."""
         gen = Generation()
         gen._agen = self._stream(gen, messages, max_tokens)
         return gen
 
     async def _stream(self, gen: Generation, messages: Messages, max_tokens: int | None) -> AsyncGenerator[str, None]:
         client = self._require()
-        parts: list[str] = []
         stream: Any = None
         with _Outcome() as outcome:
             try:
-                stream, first, reported = await self._retrying(lambda: self._open(client, messages, max_tokens))
-                if first is not None:
+                stream, piece, reported = await self._retrying(lambda: self._open(client, messages, max_tokens))
+                if piece is not None:
                     metrics.TIME_TO_FIRST_TOKEN.observe(time.monotonic() - outcome.started)
-                piece: str | None = first
                 while piece is not None:
                     if piece:
-                        parts.append(piece)
-                        gen.text += piece
+                        gen._parts.append(piece)
                         yield piece
-                    chunk = await self._next_chunk(stream)
-                    if chunk is None:
+                    if (chunk := await self._next_chunk(stream)) is None:
                         break
-                    reported = chunk.usage or reported
-                    piece = _delta(chunk)
+                    reported, piece = chunk.usage or reported, _delta(chunk)
                 gen.usage = _usage(messages, gen.text, reported)
                 outcome.value = "ok"
             finally:
                 if stream is not None:
-                    await stream.close()
-                if gen.usage is None and parts:  # stopped early: count what was generated
+                    await stream.close()  # stops the provider generating for nobody
+                if gen.usage is None and gen._parts:  # ended early: count what was generated
                     gen.usage = _usage(messages, gen.text, None)
 
     async def _open(self, client: AsyncOpenAI, messages: Messages, max_tokens: int | None) -> tuple[Any, str | None, Any]:
-        """One attempt: send, then read up to the first text within `cfg.timeout`.
-        Returns the open stream, the first text (None: ended without any) and any usage seen."""
+        """One attempt: send, then read up to the first text, within `cfg.timeout`. Returns the
+        open stream, the first text (None: the answer ended without any) and any usage seen."""
         stream: Any = None
         reported = None
         try:
             async with asyncio.timeout(self._cfg.timeout):
-                stream = await client.chat.completions.create(
-                    **self._params(messages, max_tokens), stream=True, stream_options={"include_usage": True}
-                )
+                params = self._params(messages, max_tokens)
+                stream = await client.chat.completions.create(**params, stream=True, stream_options={"include_usage": True})
                 while (chunk := await anext(stream, None)) is not None:
                     reported = chunk.usage or reported
                     if piece := _delta(chunk):
@@ -269,7 +246,7 @@ class LLMClient:
             raise
 
     async def _next_chunk(self, stream: Any) -> Any:
-        """The next chunk (None at the end), within the idle timeout; no retries past here."""
+        """The next chunk (None at the end) within the idle timeout; text has gone out, so no retry."""
         try:
             async with asyncio.timeout(self._cfg.timeout):
                 return await anext(stream, None)
@@ -296,19 +273,13 @@ class LLMClient:
             return text, usage
 
     def _params(self, messages: Messages, max_tokens: int | None) -> dict[str, Any]:
-        return {
-            "model": self._cfg.model,
-            "messages": messages,
-            "max_tokens": max_tokens or self._cfg.max_tokens,
-            "temperature": self._cfg.temperature,
-        }
+        cfg = self._cfg
+        return {"model": cfg.model, "messages": messages, "max_tokens": max_tokens or cfg.max_tokens, "temperature": cfg.temperature}
 
     def _require(self) -> AsyncOpenAI:
         if self._client is None:
             raise LLMError("llm_unavailable", "no LLM is configured (DOCMAN_LLM_BASE_URL is unset)")
         return self._client
-
-    # ---------------------------------------------------------------- retries
 
     async def _retrying(self, attempt_once: Callable[[], Awaitable[T]]) -> T:
         attempt = 0
@@ -321,52 +292,46 @@ class LLMClient:
                 metrics.ERRORS.labels(failure.kind).inc()
                 delay = self._delay(attempt, failure)
                 if delay is None:
-                    raise self._give_up(failure, attempt) from exc
+                    raise self._give_up(attempt, failure) from exc
             metrics.RETRIES.inc()
             await self._sleep(delay)
 
+    def _too_long_to_wait(self, failure: _Failure) -> bool:
+        return failure.retry_after is not None and failure.retry_after > max(BACKOFF_CAP, self._cfg.timeout)
+
     def _delay(self, attempt: int, failure: _Failure) -> float | None:
-        """Seconds before the next attempt, or None to give up. Logs the retry."""
-        if not failure.retry or attempt > self._cfg.max_retries:
+        """Seconds before the next attempt (logged), or None to give up."""
+        if not failure.retry or attempt > self._cfg.max_retries or self._too_long_to_wait(failure):
             return None
-        if failure.retry_after is not None and failure.retry_after > max(BACKOFF_CAP, self._cfg.timeout):
-            return None  # the provider asks for longer than a user will wait
-        backoff = self._rng() * min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
-        delay = max(backoff, failure.retry_after or 0.0)
+        delay = max(self._rng() * min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)), failure.retry_after or 0.0)
         what = {"rate_limited": "LLM rate limit hit", "server_error": "LLM server error"}.get(failure.kind, "LLM connection failed")
         log.warning("{} ({}); retry {}/{} in {:.2f} s", what, failure.detail, attempt, self._cfg.max_retries, delay)
         return delay
 
-    def _give_up(self, failure: _Failure, attempts: int) -> LLMError:
+    def _give_up(self, attempts: int, failure: _Failure) -> LLMError:
+        tries = f"{attempts} attempt{'s' if attempts > 1 else ''}"
         if failure.kind == "rate_limited":
-            message = f"LLM rate limit exceeded after {attempts} attempt{'s' if attempts > 1 else ''}"
-            if failure.retry_after is not None and failure.retry_after > max(BACKOFF_CAP, self._cfg.timeout):
+            message = f"LLM rate limit exceeded after {tries}"
+            if self._too_long_to_wait(failure):
                 message += f" (the provider asks to wait {failure.retry_after:.0f} s)"
             log.error("{}: {}", message, failure.detail)
             return LLMError(failure.code, message, retryable=failure.retry)
         if failure.retry:
-            message = f"LLM service unavailable after {attempts} attempt{'s' if attempts > 1 else ''}: {failure.detail}"
+            message = f"LLM service unavailable after {tries}: {failure.detail}"
             log.error("{}", message)
             return LLMError(failure.code, message, retryable=True)
-        if failure.kind in ("timeout", "context_too_long"):
-            log.warning("LLM request failed: {}", failure.detail)
-        else:
-            log.error("LLM request failed: {}", failure.detail)
+        (log.warning if failure.kind in ("timeout", "context_too_long") else log.error)("LLM request failed: {}", failure.detail)
         return LLMError(failure.code, failure.detail, retryable=failure.kind == "timeout")
-
-    # ---------------------------------------------------------------- health
 
     async def check(self) -> tuple[str, str]:
         """(status, detail) of the endpoint from `GET /models`; cached 10 s; never raises."""
         if self._client is None:
             return "not_configured", "no LLM configured (DOCMAN_LLM_BASE_URL is unset): answers are extractive"
-        async with self._check_lock:
+        async with self._check_lock:  # concurrent health polls share one probe
             cached = self._check_cache
-            if cached is not None and self._clock() - cached[0] < CHECK_CACHE_SECONDS:
-                return cached[1]
-            result = await self._probe(self._client)
-            self._check_cache = (self._clock(), result)
-            return result
+            if cached is None or self._clock() - cached[0] >= CHECK_CACHE_SECONDS:
+                cached = self._check_cache = (self._clock(), await self._probe(self._client))
+            return cached[1]
 
     async def _probe(self, client: AsyncOpenAI) -> tuple[str, str]:
         timeout = self._cfg.check_timeout
@@ -375,12 +340,9 @@ class LLMClient:
                 page = await client.models.list(timeout=timeout)
         except (TimeoutError, openai.APITimeoutError):
             return "timeout", f"{self._cfg.base_url} did not answer within {timeout:g} s"
-        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-            return "auth_failed", f"HTTP {exc.status_code}: {_detail(exc)}"
-        except openai.RateLimitError as exc:
-            return "rate_limited", _detail(exc)
         except openai.APIStatusError as exc:
-            return "error", f"HTTP {exc.status_code}: {_detail(exc)}"
+            status = {401: "auth_failed", 403: "auth_failed", 429: "rate_limited"}.get(exc.status_code, "error")
+            return status, f"HTTP {exc.status_code}: {_detail(exc)}"
         except openai.APIConnectionError as exc:
             return "error", f"cannot reach {self._cfg.base_url}: {exc.__cause__ or exc}"
         except Exception as exc:  # a health check never raises

@@ -8,7 +8,10 @@
 
 Endpoints: `GET /v1/models`, `POST /v1/chat/completions` (JSON or SSE stream), `POST /v1/embeddings`.
 The scripted queue is shared by all endpoints; when it is empty a request is answered normally,
-chat with `reply(messages)` (default: an echo of the last user message).
+chat with `reply(messages)` (default: an echo of the last user message). With `api_key` set, a
+request without that bearer key gets a 401 and consumes nothing. Every request is recorded
+(`requests`: body, headers, arrival time); a stream the client abandons (seen as EOF while
+pausing, or a broken pipe on write) marks its record `cancelled` and counts in `cancelled_streams`.
 
 Token approximation (the server's own context check and the `usage` it reports): a text counts
 `ceil(words * 4 / 3)` tokens, words split on whitespace; a request counts the sum over its
@@ -118,6 +121,9 @@ class _Gone(Exception):
     """The client disconnected (or the server is stopping)."""
 
 
+_GONE = (_Gone, BrokenPipeError, ConnectionResetError)
+
+
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -137,12 +143,8 @@ class FakeOpenAI:
         send_usage: bool = True,
         reply: Callable[[list[dict[str, Any]]], str] = _echo,
     ) -> None:
-        self.models = tuple(models)
-        self.embedding_dim = embedding_dim
-        self.max_context_tokens = max_context_tokens
-        self.api_key = api_key
-        self.send_usage = send_usage
-        self.reply = reply
+        self.models, self.embedding_dim, self.reply = tuple(models), embedding_dim, reply
+        self.max_context_tokens, self.api_key, self.send_usage = max_context_tokens, api_key, send_usage
         self._lock = threading.Lock()
         self._queue: deque[Behaviour] = deque()
         self._requests: list[Recorded] = []
@@ -150,8 +152,6 @@ class FakeOpenAI:
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
-
-    # ---------------------------------------------------------------- lifecycle
 
     def start(self) -> FakeOpenAI:
         self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
@@ -183,8 +183,6 @@ class FakeOpenAI:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    # ---------------------------------------------------------------- control
-
     def script(self, *behaviours: Behaviour) -> None:
         """Queue behaviours, consumed one per request (any endpoint) in order."""
         with self._lock:
@@ -210,10 +208,11 @@ class FakeOpenAI:
         with self._lock:
             return self._cancelled
 
-    def _take(self, rec: Recorded) -> Behaviour:
+    def _take(self, rec: Recorded, scripted: bool = True) -> Behaviour:
+        """Record `rec` and hand out the next scripted behaviour (unscripted: a plain `ok`)."""
         with self._lock:
-            behaviour = self._queue.popleft() if self._queue else ok()
-            rec.behaviour = behaviour.kind
+            behaviour = self._queue.popleft() if self._queue and scripted else ok()
+            rec.behaviour = behaviour.kind if scripted else "unauthorized"
             self._requests.append(rec)
             return behaviour
 
@@ -239,8 +238,6 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch("POST")
 
-    # ---------------------------------------------------------------- plumbing
-
     def _dispatch(self, method: str) -> None:
         fake = self.server.fake
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -252,9 +249,7 @@ class _Handler(BaseHTTPRequestHandler):
         rec = Recorded(method, self.path, headers, body, time.monotonic())
         route = self.path.split("?")[0].rstrip("/")
         if fake.api_key and headers.get("authorization") != f"Bearer {fake.api_key}":
-            rec.behaviour = "unauthorized"
-            with fake._lock:
-                fake._requests.append(rec)
+            fake._take(rec, scripted=False)
             self._json(401, _error("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"))
             return
         handler = {
@@ -269,7 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if not self._scripted_error(behaviour):
                 handler(rec, behaviour)
-        except (_Gone, BrokenPipeError, ConnectionResetError):
+        except _GONE:
             rec.cancelled = True
             self.close_connection = True
 
@@ -319,10 +314,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _context_error(self, tokens: int | None) -> None:
         limit = self.server.fake.max_context_tokens or 8192
-        msg = f"This model's maximum context length is {limit} tokens. However, your messages resulted in {tokens or limit + 1} tokens. Please reduce the length of the messages."
+        msg = (f"This model's maximum context length is {limit} tokens. However, your messages resulted in "
+               f"{tokens or limit + 1} tokens. Please reduce the length of the messages.")
         self._json(400, _error(msg, "invalid_request_error", "context_length_exceeded", "messages"))
-
-    # ---------------------------------------------------------------- endpoints
 
     def _models(self, rec: Recorded, b: Behaviour) -> None:
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.server.fake.models]
@@ -370,15 +364,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         try:
             self._stream(rec, base, pieces, b, usage if include_usage and fake.send_usage else None, include_usage)
-        except (_Gone, BrokenPipeError, ConnectionResetError):
+        except _GONE:
             if not fake._stopping.is_set():
                 fake._stream_cancelled()
             raise
 
-    def _stream(
-        self, rec: Recorded, base: dict[str, Any], pieces: list[str], b: Behaviour,
-        usage: dict[str, int] | None, include_usage: bool,
-    ) -> None:
+    def _stream(self, rec: Recorded, base: dict[str, Any], pieces: list[str], b: Behaviour,
+                usage: dict[str, int] | None, include_usage: bool) -> None:
         def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
             out = {**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
             return {**out, "usage": None} if include_usage else out

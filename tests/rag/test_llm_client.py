@@ -358,3 +358,14 @@ def test_estimate_tokens_is_conservative() -> None:
     assert 15 <= estimate_tokens(english) <= 25  # ~16 BPE tokens
     assert estimate_tokens("数据管理系统") >= 6  # CJK: about one token per character
     assert estimate_tokens("1234567890") >= 4  # digits go in groups of three
+
+
+async def test_fake_server_embeddings_are_deterministic(srv: FakeOpenAI) -> None:
+    from openai import AsyncOpenAI
+
+    async with AsyncOpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as client:
+        first = await client.embeddings.create(model="m", input=["alpha", "beta"])  # the client asks for base64
+        again = await client.embeddings.create(model="m", input="alpha", encoding_format="float")
+    assert [len(d.embedding) for d in first.data] == [srv.embedding_dim] * 2
+    assert first.data[0].embedding == pytest.approx(again.data[0].embedding, abs=1e-6)
+    assert first.data[0].embedding != pytest.approx(first.data[1].embedding, abs=1e-6)

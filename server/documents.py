@@ -19,22 +19,19 @@ from typing import Any
 from litestar.datastructures import UploadFile
 from loguru import logger
 
+from server.auth import access
 from server.auth.caller import Caller
 from server.db import documents as docs_db
 from server.db import jobs as jobs_db
 from server.db import vectors as vdb
 from server.db.documents import DocumentRow
-from server.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMedia
+from server.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, UnsupportedMedia
 from server.logs import document_id_var
 from server.rag.extract import ExtractError, sniff_content_type
 from server.runtime import Runtime
 from shared.models.documents import Document, Progress
 
 _COPY_BLOCK = 1 << 20
-
-
-def _owner_filter(caller: Caller) -> uuid.UUID:
-    return caller.id
 
 
 def clean_filename(name: str | None) -> str:
@@ -148,8 +145,9 @@ async def upload(rt: Runtime, caller: Caller, file: UploadFile, title: str | Non
 
 
 async def get_row(rt: Runtime, caller: Caller, document_id: uuid.UUID) -> DocumentRow:
+    """The document if the caller may read it (owner or shared with them); else 404, whether or not it exists."""
     async with rt.pool.connection() as conn:
-        row = await docs_db.get(conn, document_id, owner=_owner_filter(caller))
+        row = await docs_db.get_readable(conn, document_id, caller.id)
     if row is None:
         raise NotFound(f"Document {document_id} not found.", code="document_not_found")
     return row
@@ -167,9 +165,10 @@ async def get(rt: Runtime, caller: Caller, document_id: uuid.UUID) -> Document:
     return to_wire(row, rt, embedded=embedded)
 
 
-async def list_documents(rt: Runtime, caller: Caller, **query: Any) -> tuple[list[Document], int]:
+async def list_documents(rt: Runtime, caller: Caller, *, scope: str = "all", **query: Any) -> tuple[list[Document], int]:
+    """The documents the caller may read within `scope`: own, shared (with them) or all."""
     async with rt.pool.connection() as conn:
-        rows, total = await docs_db.list_for(conn, owner=_owner_filter(caller), **query)
+        rows, total = await docs_db.list_for(conn, caller=caller.id, scope=scope, **query)
     return [to_wire(r, rt) for r in rows], total
 
 
@@ -193,7 +192,9 @@ async def _retire_vectors(conn: Any, document_id: uuid.UUID) -> None:
 async def delete(rt: Runtime, caller: Caller, document_id: uuid.UUID) -> None:
     async with rt.pool.connection() as conn:
         row = await docs_db.get_for_update(conn, document_id)
-        if row is None or row.owner != _owner_filter(caller):
+        if row is None or not access.can_delete(caller, row.owner):
+            if row is not None and await access.can_read(conn, caller, document_id):
+                raise Forbidden("Only the owner may delete a shared document.", code="not_owner")
             raise NotFound(f"Document {document_id} not found.", code="document_not_found")
         await _retire_vectors(conn, document_id)
         await docs_db.delete(conn, document_id)
@@ -208,7 +209,9 @@ async def delete(rt: Runtime, caller: Caller, document_id: uuid.UUID) -> None:
 async def reprocess(rt: Runtime, caller: Caller, document_id: uuid.UUID) -> Document:
     async with rt.pool.connection() as conn:
         row = await docs_db.get_for_update(conn, document_id)
-        if row is None or (row.owner != caller.id and not caller.is_operator):
+        if row is None or not access.can_reprocess(caller, row.owner):
+            if row is not None and await access.can_read(conn, caller, document_id):
+                raise Forbidden("Only the owner or an operator may reprocess a shared document.", code="not_owner")
             raise NotFound(f"Document {document_id} not found.", code="document_not_found")
         await _retire_vectors(conn, document_id)
         await conn.execute("DELETE FROM document_chunks WHERE document_id = %s", (document_id,))

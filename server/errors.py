@@ -114,9 +114,17 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         code = _HTTP_CODES.get(status, "http_error")
         message, detail = str(exc.detail), exc.extra or None
     if status == 413 and code == "payload_too_large":
-        message = exc.detail or "The request body is too large."
+        message, detail = _too_large(request)
     body = ErrorBody(code=code, message=message, detail=detail, correlation_id=correlation_id_var.get())
     return _response(status, body, exc.headers)
+
+
+def _too_large(request: Request[Any, Any, Any]) -> tuple[str, dict[str, Any]]:
+    """Litestar's own 413 (before the handler runs), named after the limit and its setting."""
+    rt = getattr(request.app.state, "rt", None)
+    limit = rt.settings.server.max_request_bytes if rt is not None else request.app.request_max_body_size
+    detail: dict[str, Any] = {"limit_bytes": limit, "setting": "DOCMAN_MAX_REQUEST_BYTES"}
+    return f"The request body exceeds the limit of {limit} bytes (DOCMAN_MAX_REQUEST_BYTES).", detail
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:

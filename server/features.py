@@ -7,19 +7,24 @@ from typing import Any
 from litestar.di import Provide
 
 from server import deps, gauges
-from server.api import documents, search
+from server.api import auth, collections, documents, search, users
 from server.auth.bootstrap import ensure_admin
+from server.auth.startup import start_auth
 from server.rag.index_keeper import load_embedder, open_index
 from server.runtime import Runtime
 from server.worker import Worker
 
 
 def handlers() -> list[Any]:
-    return [*documents.HANDLERS, *search.HANDLERS]
+    return [*auth.HANDLERS, *users.HANDLERS, *collections.HANDLERS, *documents.HANDLERS, *search.HANDLERS]
 
 
 def dependencies() -> dict[str, Provide]:
-    return {"rt": Provide(deps.provide_rt), "caller": Provide(deps.provide_caller)}
+    return {
+        "rt": Provide(deps.provide_rt),
+        "caller": Provide(deps.provide_caller),
+        "viewer": Provide(deps.provide_viewer),
+    }
 
 
 async def start_llm(rt: Runtime) -> None:
@@ -52,6 +57,7 @@ async def start_embedded_workers(rt: Runtime) -> None:
 
 def install(rt: Runtime) -> None:
     """Register each feature's startup steps on the runtime, in dependency order."""
+    rt.on_startup("auth", start_auth)
     rt.on_startup("admin", ensure_admin)
     rt.on_startup("llm", start_llm)
     rt.on_startup("vector index", open_index)

@@ -106,6 +106,19 @@ class AuthSettings(msgspec.Struct, frozen=True):
     jwt_secret: str | None
     access_ttl_seconds: int
     refresh_ttl_seconds: int
+    max_failed_logins: int
+    lockout_seconds: int
+
+
+class RateLimitSettings(msgspec.Struct, frozen=True):
+    """Requests per minute; each is a token bucket of that size, refilled evenly, per replica."""
+
+    enabled: bool
+    login_per_address: int
+    upload_per_user: int
+    search_per_user: int
+    chat_per_user: int
+    per_address: int
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -119,6 +132,7 @@ class Settings(msgspec.Struct, frozen=True):
     llm: LLMSettings
     log: LogSettings
     auth: AuthSettings
+    rate_limit: RateLimitSettings
 
     @property
     def embedded_database_dir(self) -> Path:
@@ -199,6 +213,12 @@ def _size(v: str) -> int:
     return n
 
 
+def _secret(v: str) -> str | None:
+    if v and len(v) < 32:
+        raise ValueError("must be at least 32 characters (or unset, to generate one)")
+    return v or None
+
+
 def _choice(*options: str) -> Callable[[str], str]:
     def parse(v: str) -> str:
         low = v.strip().lower()
@@ -273,9 +293,17 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("DOCMAN_LOG_RING_SIZE", "5000", _pos_int, "Recent log records kept in memory for the operator console."),
     Variable("DOCMAN_ADMIN_EMAIL", "admin@example.com", _str, "Email of the first admin, created at first start."),
     Variable("DOCMAN_ADMIN_PASSWORD", "", _opt, "Password of the first admin (unset: generated and printed once)."),
-    Variable("DOCMAN_JWT_SECRET", "", _opt, "Secret for signing tokens (unset: generated and kept in the data directory)."),
+    Variable("DOCMAN_JWT_SECRET", "", _secret, "Secret for signing tokens, at least 32 characters (unset: generated once, shared by every replica through the database, copied to DATA_DIR/jwt-secret)."),
     Variable("DOCMAN_ACCESS_TOKEN_TTL", "900", _pos_int, "Access token lifetime in seconds."),
     Variable("DOCMAN_REFRESH_TOKEN_TTL", "1209600", _pos_int, "Refresh token lifetime in seconds."),
+    Variable("DOCMAN_LOGIN_MAX_FAILURES", "5", _pos_int, "Failed logins in a row that lock an account."),
+    Variable("DOCMAN_LOGIN_LOCKOUT_SECONDS", "900", _pos_int, "How long a locked account refuses logins."),
+    Variable("DOCMAN_RATE_LIMIT_ENABLED", "true", _bool, "Apply the DOCMAN_RATE_LIMIT_* limits (in-process token buckets: per replica)."),
+    Variable("DOCMAN_RATE_LIMIT_LOGIN", "20", _pos_int, "Token requests (logins) per minute per client address."),
+    Variable("DOCMAN_RATE_LIMIT_UPLOAD", "120", _pos_int, "Uploads per minute per user."),
+    Variable("DOCMAN_RATE_LIMIT_SEARCH", "300", _pos_int, "Searches per minute per user."),
+    Variable("DOCMAN_RATE_LIMIT_CHAT", "120", _pos_int, "Chat requests per minute per user."),
+    Variable("DOCMAN_RATE_LIMIT_ADDRESS", "1200", _pos_int, "Uploads, searches and chat requests together per minute per client address."),
 )
 
 _BY_NAME = {v.name: v for v in VARIABLES}
@@ -290,7 +318,8 @@ def _read(env: Mapping[str, str], name: str) -> Any:
         return var.parse(raw)
     except (ValueError, TypeError) as exc:
         detail = str(exc) if str(exc) and "invalid literal" not in str(exc) else "is not a valid value"
-        raise SettingsError(name, f"{raw!r} {detail}".strip()) from None
+        shown = "the value" if name.endswith(("_SECRET", "_PASSWORD", "_KEY")) else repr(raw)  # never echo secrets
+        raise SettingsError(name, f"{shown} {detail}".strip()) from None
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: str) -> Settings:
@@ -313,8 +342,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: str) -> Set
     if storage_backend == "s3" and not (r("DOCMAN_S3_ACCESS_KEY") and r("DOCMAN_S3_SECRET_KEY")):
         raise SettingsError("DOCMAN_S3_ACCESS_KEY", "and DOCMAN_S3_SECRET_KEY are required when DOCMAN_STORAGE_BACKEND=s3")
     database_url = r("DOCMAN_DATABASE_URL")
-    if database_url and not database_url.startswith(("postgresql://", "postgres://")):
-        raise SettingsError("DOCMAN_DATABASE_URL", f"{database_url!r} must start with postgresql://")
+    if database_url:
+        _check_conninfo(database_url)
 
     return Settings(
         data_dir=data_dir,
@@ -384,8 +413,29 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: str) -> Set
             jwt_secret=r("DOCMAN_JWT_SECRET"),
             access_ttl_seconds=r("DOCMAN_ACCESS_TOKEN_TTL"),
             refresh_ttl_seconds=r("DOCMAN_REFRESH_TOKEN_TTL"),
+            max_failed_logins=r("DOCMAN_LOGIN_MAX_FAILURES"),
+            lockout_seconds=r("DOCMAN_LOGIN_LOCKOUT_SECONDS"),
+        ),
+        rate_limit=RateLimitSettings(
+            enabled=r("DOCMAN_RATE_LIMIT_ENABLED"),
+            login_per_address=r("DOCMAN_RATE_LIMIT_LOGIN"),
+            upload_per_user=r("DOCMAN_RATE_LIMIT_UPLOAD"),
+            search_per_user=r("DOCMAN_RATE_LIMIT_SEARCH"),
+            chat_per_user=r("DOCMAN_RATE_LIMIT_CHAT"),
+            per_address=r("DOCMAN_RATE_LIMIT_ADDRESS"),
         ),
     )
+
+
+def _check_conninfo(value: str) -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    if "://" in value and not value.startswith(("postgresql://", "postgres://")):
+        raise SettingsError("DOCMAN_DATABASE_URL", f"{value!r} must start with postgresql://")
+    try:
+        conninfo_to_dict(value)
+    except Exception as exc:
+        raise SettingsError("DOCMAN_DATABASE_URL", f"{value!r} is not a PostgreSQL URL: {exc}") from None
 
 
 def settings_table() -> str:

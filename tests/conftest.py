@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from litestar import Litestar
@@ -23,6 +24,8 @@ from server.logs import configure_logging
 from server.settings import Settings, load_settings
 
 _db_counter = itertools.count(1)
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "admin-password-123"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -61,14 +64,14 @@ def db_url(pg_admin_url: str) -> str:
     return create_database(pg_admin_url)
 
 
-def test_env(data_dir: Path, **overrides: str) -> dict[str, str]:
+def settings_env(data_dir: Path, **overrides: str) -> dict[str, str]:
     env = {
         "DOCMAN_DATA_DIR": str(data_dir),
         "DOCMAN_EMBEDDED_WORKERS": "1",
         "DOCMAN_WORKER_POLL_INTERVAL": "0.2",
         "DOCMAN_INDEX_SYNC_INTERVAL": "0.2",
-        "DOCMAN_ADMIN_EMAIL": "admin@example.com",
-        "DOCMAN_ADMIN_PASSWORD": "admin-password-123",
+        "DOCMAN_ADMIN_EMAIL": ADMIN_EMAIL,
+        "DOCMAN_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "DOCMAN_JWT_SECRET": "test-secret-" + "x" * 32,
     }
     env.update(overrides)
@@ -78,7 +81,7 @@ def test_env(data_dir: Path, **overrides: str) -> dict[str, str]:
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def build(**overrides: str) -> Settings:
-        return load_settings(test_env(tmp_path / "data", **overrides))
+        return load_settings(settings_env(tmp_path / "data", **overrides))
 
     return build
 
@@ -97,12 +100,23 @@ async def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interv
         await asyncio.sleep(interval)
 
 
+class UserClient:
+    """Another account on the served app: its id, email, role and a client sending its token."""
+
+    def __init__(self, user_id: str, email: str, role: str, password: str, client: httpx.AsyncClient) -> None:
+        self.id, self.email, self.role, self.password, self.client = user_id, email, role, password, client
+
+
 class Served:
-    """An app with its lifespan running and a client talking HTTP to it in-process."""
+    """An app with its lifespan running and a client talking HTTP to it in-process.
+
+    After `wait_ready()` the client is signed in as the first admin (DOCMAN_ADMIN_PASSWORD).
+    """
 
     def __init__(self, app: Litestar, client: AsyncTestClient[Litestar]) -> None:
         self.app = app
         self.client = client
+        self._extra: list[httpx.AsyncClient] = []
 
     @property
     def rt(self) -> Any:
@@ -113,12 +127,45 @@ class Served:
             return (await self.client.get("/api/v1/health/ready")).status_code == 200
 
         await wait_until(ready, timeout, 0.1)
+        token = await self.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
+        self.client.headers["Authorization"] = f"Bearer {token}"
+
+    async def sign_in(self, email: str, password: str) -> str:
+        """An access token for the account (fails the test if refused)."""
+        r = await self.anon().post("/api/v1/auth/token", json={"username": email, "password": password})
+        assert r.status_code == 200, r.text
+        return str(r.json()["access_token"])
+
+    def anon(self, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+        """A client on the same running app without a token (or with `headers`)."""
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://testserver.local",
+                                   headers=headers, timeout=60)
+        self._extra.append(client)
+        return client
+
+    def client_for(self, token: str) -> httpx.AsyncClient:
+        return self.anon({"Authorization": f"Bearer {token}"})
+
+    async def make_user(self, email: str, role: str = "user", password: str = "user-password-123") -> UserClient:
+        """Create an account through the admin API and sign it in."""
+        r = await self.client.post("/api/v1/users", json={"email": email, "role": role, "password": password})
+        assert r.status_code == 201, r.text
+        token = await self.sign_in(email, password)
+        return UserClient(r.json()["user"]["id"], email, role, password, self.client_for(token))
+
+    async def close(self) -> None:
+        for client in self._extra:
+            await client.aclose()
 
 
 async def serve_app(settings: Settings, conninfo: str) -> AsyncIterator[Served]:
     app = create_app(settings, conninfo=conninfo)
     async with AsyncTestClient(app, timeout=60) as client:
-        yield Served(app, client)
+        served = Served(app, client)
+        try:
+            yield served
+        finally:
+            await served.close()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from server.db.documents import SORTS
 from server.errors import BadRequest
 from server.deps import RT, CallerDep
 from shared import routes
-from shared.models.documents import STATUSES, Document, DocumentList, PageText
+from shared.models.documents import SCOPES, STATUSES, Document, DocumentList, PageText
 
 
 @post(routes.DOCUMENTS, tags=["documents"], status_code=202)
@@ -42,20 +42,27 @@ async def list_documents(
     rt: RT,
     caller: CallerDep,
     status: FromQuery[str | None] = None,
+    scope_: Annotated[str, QueryParameter(name="scope")] = "all",
     sort: FromQuery[str] = "upload_date",
     order: FromQuery[str] = "desc",
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     offset: Annotated[int, QueryParameter(ge=0)] = 0,
 ) -> DocumentList:
-    """The caller's documents, newest first by default; filter by `status`, sort by `sort`."""
+    """The documents the caller may read, newest first by default.
+
+    `scope`: `own`, `shared` (shared with the caller through collections) or `all` (both; also
+    `all-readable`). Filter by `status`, sort by `sort`.
+    """
     if status is not None and status not in STATUSES:
         raise BadRequest(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}.", code="invalid_status")
+    if scope_ not in SCOPES:
+        raise BadRequest(f"Unknown scope {scope_!r}; use one of {', '.join(SCOPES)}.", code="invalid_scope")
     if sort not in SORTS:
         raise BadRequest(f"Unknown sort {sort!r}; use one of {', '.join(SORTS)}.", code="invalid_sort")
     if order not in ("asc", "desc"):
         raise BadRequest("order must be asc or desc.", code="invalid_order")
     items, total = await service.list_documents(
-        rt, caller, status=status, sort=sort, descending=order == "desc", limit=limit, offset=offset
+        rt, caller, scope=scope_, status=status, sort=sort, descending=order == "desc", limit=limit, offset=offset
     )
     return DocumentList(items=items, total=total, limit=limit, offset=offset)
 
@@ -88,13 +95,13 @@ async def get_page(rt: RT, caller: CallerDep, document_id: FromPath[UUID], page:
 
 @delete(routes.DOCUMENT, tags=["documents"], status_code=204)
 async def delete_document(rt: RT, caller: CallerDep, document_id: FromPath[UUID]) -> None:
-    """Delete the file, its rows and its vectors."""
+    """Delete the file, its rows and its vectors (owner only)."""
     await service.delete(rt, caller, document_id)
 
 
 @post(routes.DOCUMENT_REPROCESS, tags=["documents"], status_code=202)
 async def reprocess_document(rt: RT, caller: CallerDep, document_id: FromPath[UUID]) -> Document:
-    """Run the document through the pipeline again."""
+    """Run the document through the pipeline again (owner, or any document for operators)."""
     return await service.reprocess(rt, caller, document_id)
 
 

@@ -10,6 +10,8 @@ import msgspec
 import psycopg
 from psycopg.rows import dict_row
 
+from server.auth.access import READABLE, scope_predicate
+
 
 class DocumentRow(msgspec.Struct, kw_only=True):
     id: UUID
@@ -65,12 +67,19 @@ async def insert(conn: psycopg.AsyncConnection, doc: dict[str, Any]) -> Document
     return _row(await cur.fetchone())
 
 
-async def get(conn: psycopg.AsyncConnection, document_id: UUID | str, *, owner: UUID | None = None) -> DocumentRow | None:
+async def get(conn: psycopg.AsyncConnection, document_id: UUID | str) -> DocumentRow | None:
+    """Any document by id: for workers and for checks that apply their own rule (delete, reprocess)."""
     cur = conn.cursor(row_factory=dict_row)
-    if owner is None:
-        await cur.execute(f"SELECT {_COLUMNS} FROM documents WHERE id = %s", (document_id,))
-    else:
-        await cur.execute(f"SELECT {_COLUMNS} FROM documents WHERE id = %s AND owner = %s", (document_id, owner))
+    await cur.execute(f"SELECT {_COLUMNS} FROM documents WHERE id = %s", (document_id,))
+    return _row(await cur.fetchone())
+
+
+async def get_readable(conn: psycopg.AsyncConnection, document_id: UUID | str, caller: UUID) -> DocumentRow | None:
+    """The document when `caller` may read it (`server.auth.access.READABLE`), else None."""
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        f"SELECT {_COLUMNS} FROM documents d WHERE d.id = %(doc)s AND {READABLE}", {"doc": document_id, "caller": caller}
+    )
     return _row(await cur.fetchone())
 
 
@@ -89,31 +98,32 @@ async def find_by_sha256(conn: psycopg.AsyncConnection, owner: UUID, sha256: str
 async def list_for(
     conn: psycopg.AsyncConnection,
     *,
-    owner: UUID | None,
+    caller: UUID,
+    scope: str,
     status: str | None,
     sort: str,
     descending: bool,
     limit: int,
     offset: int,
 ) -> tuple[list[DocumentRow], int]:
-    where, params = ["true"], []
-    if owner is not None:
-        where.append("owner = %s")
-        params.append(owner)
+    """One page of the documents `caller` may read within `scope` (own, shared, all), and the total."""
+    where = [scope_predicate(scope)]
+    params: dict[str, Any] = {"caller": caller, "limit": limit, "offset": offset}
     if status:
-        where.append("status = %s")
-        params.append(status)
+        where.append("d.status = %(status)s")
+        params["status"] = status
     clause = " AND ".join(where)
     order = f"{SORTS[sort]} {'DESC' if descending else 'ASC'}, id"
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM documents WHERE {clause} ORDER BY {order} LIMIT %s OFFSET %s",
-        (*params, limit, offset),
+        f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM documents d WHERE {clause}"
+        f" ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s",
+        params,
     )
     rows = await cur.fetchall()
     total = rows[0]["total"] if rows else 0
     if not rows and offset:
-        c2 = await conn.execute(f"SELECT count(*) FROM documents WHERE {clause}", params)
+        c2 = await conn.execute(f"SELECT count(*) FROM documents d WHERE {clause}", params)
         total = (await c2.fetchone())[0]  # type: ignore[index]
     return [msgspec.convert({k: v for k, v in r.items() if k != "total"}, DocumentRow) for r in rows], total
 

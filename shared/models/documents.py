@@ -6,7 +6,9 @@ from datetime import datetime
 
 import msgspec
 
-TERMINAL_STATUSES = ("ready", "failed")
+TERMINAL_SCOPES = ("own", "shared", "all", "all-readable")  # document list scopes; all-readable = all
+STATUSES = ("ready", "failed")
+SCOPES = ("own", "shared", "all", "all-readable")  # document list scopes; all-readable = all
 STATUSES = ("queued", "extracting", "chunking", "embedding", "indexing", "ready", "failed")
 
 

@@ -21,9 +21,9 @@ class ComponentDetail(msgspec.Struct, kw_only=True):
     latency_ms: float | None = None
 
 
-class DependencyHealth(msgspec.Struct, kw_only=True):
+class DependencyHealth(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: str  # the worst component status
     version: str
     timestamp: str
     components: dict[str, str]  # name -> "ok" | "degraded" | "error" | "timeout" | "not_configured" ...
-    details: dict[str, ComponentDetail] = {}
+    details: dict[str, ComponentDetail] = {}  # operators only; omitted when empty

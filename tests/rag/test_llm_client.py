@@ -6,12 +6,13 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
 from loguru import logger
+from openai import AsyncOpenAI
 from prometheus_client import REGISTRY
 
 from server.rag.llm import LLMClient, LLMError, Usage, retry_after_seconds
@@ -361,8 +362,6 @@ def test_estimate_tokens_is_conservative() -> None:
 
 
 async def test_fake_server_embeddings_are_deterministic(srv: FakeOpenAI) -> None:
-    from openai import AsyncOpenAI
-
     async with AsyncOpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as client:
         first = await client.embeddings.create(model="m", input=["alpha", "beta"])  # the client asks for base64
         again = await client.embeddings.create(model="m", input="alpha", encoding_format="float")

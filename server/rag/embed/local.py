@@ -8,11 +8,13 @@ sentence-transformers does for this model.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import importlib.util
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,12 +53,42 @@ def verify_weights(model_dir: Path) -> None:
         )
 
 
+def _openblas_local_threads() -> Callable[[int], int] | None:
+    """`openblas_set_num_threads_local` (OpenBLAS >= 0.3.27, per calling thread) from numpy's wheel, if any."""
+    for path in sorted((Path(np.__file__).resolve().parent.parent / "numpy.libs").glob("*openblas*")):
+        try:
+            fn = ctypes.CDLL(str(path)).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+        return fn
+    return None
+
+
+@contextmanager
+def _one_blas_thread(set_local: Callable[[int], int] | None) -> Iterator[None]:
+    """Run the block's matmuls on one BLAS thread (this thread only; other threads keep theirs).
+
+    Tiny matmuls (per-head attention, short batches) gain little from threads when cores are idle
+    and, when they are busy (a worker beside the API and PostgreSQL), lose 3-40x in thread hand-offs.
+    """
+    if set_local is None:
+        yield
+        return
+    previous = set_local(1)
+    try:
+        yield
+    finally:
+        set_local(previous)
+
+
 # ---------------------------------------------------------------- numeric kernels
 
 
 _ERF_P = _F32(0.3275911)
 _ERF_A = tuple(_F32(c) for c in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592))
 _BLOCK = 1 << 15  # elements per block of element-wise work: temporaries stay in L2 cache
+_THREADED_MIN_TOKENS = 1024  # batches with fewer padded tokens use one BLAS thread
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
@@ -155,6 +187,7 @@ class MiniLM:
         self.type0 = w["embeddings.token_type_embeddings.weight"][0]
         self.ln0 = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         self.layers = [_Layer(w, f"encoder.layer.{i}") for i in range(int(config["num_hidden_layers"]))]
+        self._set_local_threads = _openblas_local_threads()
 
         # One tokenizer truncates for the model; the other counts whole texts.
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -187,7 +220,15 @@ class MiniLM:
         return out
 
     def _forward(self, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """BERT encoder, mean pooling over real tokens, L2 normalisation: (b, L) -> (b, dim)."""
+        """BERT encoder, mean pooling over real tokens, L2 normalisation: (b, L) -> (b, dim).
+
+        Small batches (a search query) run on one BLAS thread: too little work to share out.
+        """
+        small = tokens.size < _THREADED_MIN_TOKENS
+        with _one_blas_thread(self._set_local_threads if small else None):
+            return self._encode_batch(tokens, mask)
+
+    def _encode_batch(self, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
         b, length = tokens.shape
         h, d = self.heads, self.dim // self.heads
         x = self.word[tokens] + self.pos[:length] + self.type0
@@ -202,10 +243,11 @@ class MiniLM:
             q, k, v = qkv[0], qkv[1], qkv[2]
             q *= scale
             ctx = np.empty_like(q)  # (b, h, L, d); one sequence at a time keeps scores in cache
-            for i in range(b):
-                scores = q[i] @ k[i].transpose(0, 2, 1)
-                scores += bias[i]
-                np.matmul(_softmax_(scores), v[i], out=ctx[i])
+            with _one_blas_thread(self._set_local_threads):
+                for i in range(b):
+                    scores = q[i] @ k[i].transpose(0, 2, 1)
+                    scores += bias[i]
+                    np.matmul(_softmax_(scores), v[i], out=ctx[i])
             att = ctx.transpose(0, 2, 1, 3).reshape(b * length, self.dim) @ layer.out_w
             att += layer.out_b
             att += x

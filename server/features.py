@@ -7,7 +7,7 @@ from typing import Any
 from litestar.di import Provide
 
 from server import deps, gauges
-from server.api import auth, collections, documents, search, users
+from server.api import auth, collections, documents, ops, search, users
 from server.auth.bootstrap import ensure_admin
 from server.auth.startup import start_auth
 from server.rag.index_keeper import load_embedder, open_index
@@ -16,7 +16,7 @@ from server.worker import Worker
 
 
 def handlers() -> list[Any]:
-    return [*auth.HANDLERS, *users.HANDLERS, *collections.HANDLERS, *documents.HANDLERS, *search.HANDLERS]
+    return [*auth.HANDLERS, *users.HANDLERS, *collections.HANDLERS, *documents.HANDLERS, *search.HANDLERS, *ops.HANDLERS]
 
 
 def dependencies() -> dict[str, Provide]:
@@ -55,6 +55,14 @@ async def start_embedded_workers(rt: Runtime) -> None:
     rt.spawn(worker.run(count * rt.settings.ingest.worker_concurrency), "embedded-workers")
 
 
+async def start_sampler(rt: Runtime) -> None:
+    from server.ops.summary import Sampler
+
+    sampler = Sampler()
+    rt.extras["sampler"] = sampler
+    rt.spawn(sampler.run(), "metrics-sampler")
+
+
 def install(rt: Runtime) -> None:
     """Register each feature's startup steps on the runtime, in dependency order."""
     rt.on_startup("auth", start_auth)
@@ -63,3 +71,4 @@ def install(rt: Runtime) -> None:
     rt.on_startup("vector index", open_index)
     rt.on_startup("workers", start_embedded_workers)
     rt.on_startup("gauges", gauges.start)
+    rt.on_startup("metrics sampler", start_sampler)

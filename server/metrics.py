@@ -31,6 +31,9 @@ SEARCH_DURATION = Histogram(
 )
 VECTOR_INDEX_SIZE = Gauge("vector_index_vectors", "Vectors in this process's FAISS index.")
 VECTOR_INDEX_LOADED = Gauge("vector_index_loaded", "1 when the FAISS index is loaded and in step.")
+VECTOR_INDEX_CONSISTENT = Gauge(
+    "vector_index_consistent", "1 when this process's index holds exactly the stored vectors of ready documents."
+)
 
 # Gauges whose values come from a callback at scrape time (pool stats, queue depth, ...).
 _callbacks: dict[str, Callable[[], Iterable[GaugeMetricFamily]]] = {}

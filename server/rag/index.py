@@ -220,11 +220,16 @@ class VectorIndex:
         async with pool.connection() as conn, vdb.snapshot(conn) as seq:
             async for document_id, ids, vectors in vdb.ready_embeddings(conn, self.dim):
                 await asyncio.to_thread(fresh.replace_document, document_id, ids, vectors)
-        with self._lock:
-            self._index, self._docs = fresh._index, fresh._docs
-            self.applied_seq = seq
-            self._dirty = True
+        fresh.applied_seq = seq
+        self.adopt(fresh)
         logger.info("vector index rebuilt from the database: {} vectors in {:.1f}s", self.ntotal, time.perf_counter() - started)
+
+    def adopt(self, other: VectorIndex) -> None:
+        """Take over another index's vectors and log position (a rebuild or a restored backup)."""
+        with self._lock:
+            self._index, self._docs = other._index, other._docs
+            self.applied_seq = other.applied_seq
+            self._dirty = True
 
     async def sync(self, pool: AsyncConnectionPool, batch: int = 500) -> int:
         """Apply log entries after `applied_seq`; return how many were applied."""

@@ -16,6 +16,7 @@ from server.runtime import Runtime
 
 _LOCK_KEY = 727_274_003
 SAVE_EVERY = 30.0
+COUNT_CHECK_EVERY = 60.0
 
 
 async def load_embedder(rt: Runtime) -> Embedder:
@@ -66,8 +67,21 @@ async def open_index(rt: Runtime) -> None:
     rt.on_shutdown(save_index)
 
 
+async def count_check(rt: Runtime, index: VectorIndex) -> None:
+    """A cheap consistency signal for alerting: vector count against stored embeddings."""
+    await index.sync(rt.pool)
+    async with rt.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT count(*) FROM document_chunks c JOIN documents d ON d.id = c.document_id"
+            " WHERE d.status = 'ready' AND c.embedding IS NOT NULL"
+        )
+        rows = int((await cur.fetchone())[0])  # type: ignore[index]
+    metrics.VECTOR_INDEX_CONSISTENT.set(1 if rows == index.ntotal else 0)
+
+
 async def keep_in_step(rt: Runtime, index: VectorIndex) -> None:
     last_save = time.monotonic()
+    last_count = 0.0
     while True:
         await asyncio.sleep(rt.settings.index.sync_interval)
         try:
@@ -80,6 +94,12 @@ async def keep_in_step(rt: Runtime, index: VectorIndex) -> None:
                 logger.warning("vector index could not catch up with the database: {}", exc)
             index.status, index.last_error = "degraded", str(exc)
         metrics.VECTOR_INDEX_SIZE.set(index.ntotal)
+        if time.monotonic() - last_count > COUNT_CHECK_EVERY:
+            try:
+                await count_check(rt, index)
+            except Exception:  # the database may be away; the next round retries
+                pass
+            last_count = time.monotonic()
         if index.dirty and time.monotonic() - last_save > SAVE_EVERY:
             try:
                 await asyncio.to_thread(index.save)

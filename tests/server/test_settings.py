@@ -61,3 +61,8 @@ def test_table_lists_every_variable() -> None:
     table = settings_table()
     for var in VARIABLES:
         assert f"`{var.name}`" in table
+
+
+def test_docs_settings_page_is_current() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "settings.md").read_text()
+    assert settings_table() in page, "docs/settings.md is stale: regenerate it with `docman settings`"

@@ -70,21 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _plugins() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-    """Subcommand groups defined next to their code (ops, users, chat, console)."""
-    out = []
-    try:
-        from ops.commands import register as register_ops
+    """Subcommand groups defined next to their code."""
+    from ops.commands import register as register_ops
+    from ops.users_cli import register as register_users
+    from tui.commands import register as register_tui
 
-        out.append(register_ops)
-    except ImportError:
-        pass
-    try:
-        from tui.commands import register as register_tui
-
-        out.append(register_tui)
-    except ImportError:
-        pass
-    return out
+    return [register_ops, register_users, register_tui]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

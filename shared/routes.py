@@ -50,3 +50,15 @@ OPS_RUNBOOKS = f"{OPS}/runbooks"
 OPS_RUNBOOK = f"{OPS}/runbooks/{{runbook_id:str}}"
 OPS_RUNBOOK_RUN = f"{OPS}/runbooks/{{runbook_id:str}}/run"
 OPS_FIX = f"{OPS}/fix"
+OPS_INDEX_BENCHMARK = f"{OPS}/index/benchmark"
+OPS_INDEX_RESTORE = f"{OPS}/index/restore"
+OPS_LLM_TEST = f"{OPS}/llm/test"
+OPS_TOKEN_ESTIMATE = f"{OPS}/llm/estimate"
+
+CHAT_CONVERSATION = f"{API}/chat/conversations/{{conversation_id:uuid}}"
+CHAT_MESSAGES = f"{API}/chat/conversations/{{conversation_id:uuid}}/messages"
+
+# OpenAI-compatible API (bearer token = a docman access token)
+OPENAI = "/v1"
+OPENAI_CHAT_COMPLETIONS = f"{OPENAI}/chat/completions"
+OPENAI_MODELS = f"{OPENAI}/models"

@@ -18,15 +18,18 @@ from server.auth.guards import OPERATOR
 from server.deps import RT, CallerDep
 from server.errors import ServiceUnavailable
 from server.logs import LogRecord
-from server.ops import checks, fixes, jobs, runbooks
+from server.ops import checks, fixes, jobs, probes, runbooks
 from shared import routes
 from shared.models.ops import (
     CheckResult,
     FixRequest,
     FixResult,
+    IndexBenchmark,
     IndexReport,
     JobsOverview,
     LogLine,
+    LLMTestRequest,
+    LLMTestResult,
     LogPage,
     MetricsSummary,
     RebuildResult,
@@ -117,7 +120,7 @@ async def rebuild_index(rt: RT, backup: FromQuery[bool] = True) -> RebuildResult
     return await checks.rebuild(rt, backup=backup)
 
 
-@post(f"{routes.OPS}/index/restore", tags=_TAGS, opt=OPERATOR, status_code=200)
+@post(routes.OPS_INDEX_RESTORE, tags=_TAGS, opt=OPERATOR, status_code=200)
 async def restore_index(rt: RT, backup: FromQuery[str]) -> RebuildResult:
     """Load a backup made by a rebuild, then replay the database's log from its position."""
     return await checks.restore(rt, backup)
@@ -162,5 +165,21 @@ async def apply_fix(rt: RT, caller: CallerDep, data: JSONBody[FixRequest]) -> Fi
     return await fixes.apply(rt, caller, data.fix, data.document_id)
 
 
-HANDLERS = [recent_logs, stream_logs, jobs_overview, verify_index, rebuild_index, restore_index, document_vectors,
+@get(routes.OPS_INDEX_BENCHMARK, tags=_TAGS, opt=OPERATOR)
+async def benchmark_index(
+    rt: RT,
+    queries: Annotated[int, QueryParameter(ge=1, le=10_000)] = 200,
+    k: Annotated[int, QueryParameter(ge=1, le=1000)] = 10,
+) -> IndexBenchmark:
+    """FAISS search latency and throughput of this process's index."""
+    return await probes.benchmark_index(rt, queries, k)
+
+
+@post(routes.OPS_LLM_TEST, tags=_TAGS, opt=OPERATOR, status_code=200)
+async def test_llm(rt: RT, data: JSONBody[LLMTestRequest]) -> LLMTestResult:
+    """Send one prompt to the configured LLM through the server's own client."""
+    return await probes.test_llm(rt, data.prompt, data.max_tokens)
+
+
+HANDLERS = [benchmark_index, test_llm, recent_logs, stream_logs, jobs_overview, verify_index, rebuild_index, restore_index, document_vectors,
             metrics_summary, list_runbooks, get_runbook, run_runbook, apply_fix]

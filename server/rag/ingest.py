@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -218,13 +219,8 @@ class Pipeline:
             if missing:
                 raise RuntimeError(f"{missing} chunks have no embedding")
             await docs_db.set_progress(conn, document_id, status="ready", stage="ready", chunk_count=total,
-                                       ready_at=_now())
+                                       ready_at=datetime.now(UTC))
             await vdb.append(conn, "add", document_id)
             if not await jobs_db.finish(conn, fence.job.id, fence.worker, "done"):
                 raise LeaseLost(f"job {fence.job.id} was taken over before it could finish")
 
-
-def _now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)

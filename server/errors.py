@@ -13,6 +13,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from loguru import logger
 
 from server.logs import correlation_id_var
+from server.storage.base import StorageError
 from shared.models.errors import ErrorBody
 
 
@@ -137,8 +138,22 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return _response(500, body)
 
 
+_STORAGE_STATUS = {"storage_unavailable": (503, "File storage is unavailable; try again shortly."),
+                   "object_not_found": (404, "The stored file is missing."),
+                   "invalid_key": (400, "Invalid storage key.")}
+
+
+def handle_storage_error(request: Request[Any, Any, Any], exc: StorageError) -> Response[ErrorBody]:
+    """File storage failures: a dependency problem (503), not a bug (500); details go to the log."""
+    status, message = _STORAGE_STATUS.get(exc.code, (503, "File storage failed."))
+    logger.error("file storage error serving {} {}: {}", request.method, request.url.path, exc.message)
+    body = ErrorBody(code=exc.code, message=message, correlation_id=correlation_id_var.get())
+    return _response(status, body, {"Retry-After": "5"} if status == 503 else None)
+
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     AppError: handle_app_error,
+    StorageError: handle_storage_error,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }

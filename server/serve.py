@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 from collections.abc import Iterator
 
 import uvicorn
@@ -25,8 +26,19 @@ def database(settings: Settings) -> Iterator[str]:
         yield uri
 
 
+def _exit_on_sigterm() -> None:
+    """uvicorn re-raises the signal it caught once it has shut down; turning SIGTERM into SystemExit
+    lets the embedded database (and anything else in a `with`) stop cleanly instead of dying with us."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def serve(settings: Settings, *, host: str | None = None, port: int | None = None) -> int:
     ring = configure_logging(settings.log.level, settings.log.json, settings.log.ring_size)
+    _exit_on_sigterm()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with database(settings) as conninfo:
         app = create_app(settings, conninfo=conninfo, ring=ring)
@@ -41,5 +53,8 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
         )
         logger.info("serving on http://{}:{}", config.host, config.port)
         server = uvicorn.Server(config)
-        server.run()
+        try:
+            server.run()
+        except SystemExit:
+            pass
     return 0 if server.started else 1

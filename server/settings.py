@@ -62,6 +62,7 @@ class IngestSettings(msgspec.Struct, frozen=True):
     lease_seconds: float
     max_attempts: int
     poll_interval: float
+    worker_metrics_port: int
 
 
 class EmbeddingSettings(msgspec.Struct, frozen=True):
@@ -271,6 +272,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("DOCMAN_JOB_LEASE_SECONDS", "60", _pos_float, "A claimed job returns to the queue if its worker is silent this long."),
     Variable("DOCMAN_JOB_MAX_ATTEMPTS", "3", _pos_int, "Attempts before a document is marked failed."),
     Variable("DOCMAN_WORKER_POLL_INTERVAL", "1", _pos_float, "Seconds an idle worker waits before looking for work again."),
+    Variable("DOCMAN_WORKER_METRICS_PORT", "0", _port, "Port on which `docman worker` serves /metrics on DOCMAN_HOST (0: none)."),
     Variable("DOCMAN_EMBEDDING_BACKEND", "local", _choice("local", "openai"), "`local`: bundled all-MiniLM-L6-v2, offline; `openai`: any OpenAI-compatible embeddings endpoint."),
     Variable("DOCMAN_EMBEDDING_MODEL", "all-MiniLM-L6-v2", _str, "Embedding model name."),
     Variable("DOCMAN_EMBEDDING_DIM", "384", _pos_int, "Embedding dimension (checked against the model)."),
@@ -382,6 +384,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: str) -> Set
             lease_seconds=r("DOCMAN_JOB_LEASE_SECONDS"),
             max_attempts=r("DOCMAN_JOB_MAX_ATTEMPTS"),
             poll_interval=r("DOCMAN_WORKER_POLL_INTERVAL"),
+            worker_metrics_port=r("DOCMAN_WORKER_METRICS_PORT"),
         ),
         embedding=EmbeddingSettings(
             backend=embedding_backend,

@@ -53,6 +53,11 @@ async def _run(settings: Settings, conninfo: str, concurrency: int) -> None:
 def run_worker(settings: Settings, *, concurrency: int | None = None) -> int:
     configure_logging(settings.log.level, settings.log.json, settings.log.ring_size)
     service_var.set("document_processor")
+    if settings.ingest.worker_metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.ingest.worker_metrics_port, addr=settings.server.host)
+        logger.info("worker metrics on http://{}:{}/metrics", settings.server.host, settings.ingest.worker_metrics_port)
     with database(settings) as conninfo:
         asyncio.run(_run(settings, conninfo, concurrency or settings.ingest.worker_concurrency))
     return 0

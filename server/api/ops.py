@@ -37,6 +37,8 @@ from shared.models.ops import (
     RunbookInfo,
     RunbookRun,
     RunbookRunRequest,
+    TokenEstimate,
+    TokenEstimateRequest,
 )
 
 _TAGS = ["ops"]
@@ -181,5 +183,11 @@ async def test_llm(rt: RT, data: JSONBody[LLMTestRequest]) -> LLMTestResult:
     return await probes.test_llm(rt, data.prompt, data.max_tokens)
 
 
-HANDLERS = [benchmark_index, test_llm, recent_logs, stream_logs, jobs_overview, verify_index, rebuild_index, restore_index, document_vectors,
+@post(routes.OPS_TOKEN_ESTIMATE, tags=_TAGS, opt=OPERATOR, status_code=200)
+async def estimate_tokens(rt: RT, caller: CallerDep, data: JSONBody[TokenEstimateRequest]) -> TokenEstimate:
+    """Tokens one answer to `query` would use with `documents` sources, packed as chat packs them."""
+    return await probes.estimate_tokens(rt, caller, data.query, data.documents)
+
+
+HANDLERS = [benchmark_index, test_llm, estimate_tokens, recent_logs, stream_logs, jobs_overview, verify_index, rebuild_index, restore_index, document_vectors,
             metrics_summary, list_runbooks, get_runbook, run_runbook, apply_fix]

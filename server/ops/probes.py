@@ -9,7 +9,8 @@ import numpy as np
 
 from server.ops.checks import _index
 from server.runtime import Runtime
-from shared.models.ops import IndexBenchmark, LLMTestResult
+from server.auth.caller import Caller
+from shared.models.ops import IndexBenchmark, LLMTestResult, TokenEstimate
 
 
 async def test_llm(rt: Runtime, prompt: str, max_tokens: int) -> LLMTestResult:
@@ -57,3 +58,26 @@ async def benchmark_index(rt: Runtime, queries: int, k: int) -> IndexBenchmark:
                           p50_ms=round(float(np.percentile(times, 50)), 3), p95_ms=round(float(np.percentile(times, 95)), 3),
                           qps=round(len(times) / total_s, 1) if total_s else 0.0,
                           memory_mb=round(index.ntotal * index.dim * 4 / 2**20, 2))
+
+
+async def estimate_tokens(rt: Runtime, caller: Caller, query: str, documents: int) -> TokenEstimate:
+    """What one answer to `query` with `documents` sources costs, packed exactly as chat packs it."""
+    from server.chat import packing, templates
+    from server.chat import sources as sources_mod
+    from server.errors import AppError
+    from server.rag import retrieve
+
+    cfg = rt.settings.llm
+    hits = await retrieve.search(rt, caller, query, top_k=documents, with_text=True)
+    found = await sources_mod.build(rt, hits, query)
+    try:
+        packed = packing.pack(templates.load("answer"), query, [], found, window=cfg.context_window,
+                              max_tokens=cfg.max_tokens)
+    except AppError:  # not even the question fits
+        return TokenEstimate(query=query, sources=len(found), sources_packed=0, prompt_tokens=cfg.context_window,
+                             max_completion_tokens=cfg.max_tokens, context_window=cfg.context_window, fits=False)
+    return TokenEstimate(query=query, sources=len(found), sources_packed=len(packed.sources),
+                         prompt_tokens=packed.prompt_tokens, max_completion_tokens=cfg.max_tokens,
+                         context_window=cfg.context_window,
+                         fits=packed.prompt_tokens + cfg.max_tokens <= cfg.context_window
+                         and len(packed.sources) == len(found))

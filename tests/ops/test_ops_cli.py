@@ -73,6 +73,8 @@ def test_guide_scripts_give_correct_verdicts(server, tmp_path: Path) -> None:  #
     assert code == 0 and "p95" in out, out
     code, out = ops(env, "test-llm-service", "--prompt=Hello, how are you?")
     assert code == 1 and "not configured" in out, out
+    code, out = ops(env, "estimate-token-usage", "--query=what grazes on the savanna?", "--documents=3")
+    assert code == 0 and "prompt tokens (estimated)" in out and "fits" in out, out
 
     # A chunk row whose vector is missing: detected, then repaired by reprocessing.
     with psycopg.connect(db_url, autocommit=True) as conn:
@@ -144,3 +146,22 @@ def test_alerts_reach_a_real_alertmanager(tmp_path: Path) -> None:
         am.wait(timeout=10)
     code, out = ops({**os.environ, "XDG_CONFIG_HOME": str(tmp_path)}, "test-alerts", f"--alertmanager=http://127.0.0.1:{port}")
     assert code == 1 and "unreachable" in out, out
+
+
+def test_llm_commands_against_an_openai_compatible_server(make_settings, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.fakes import FakeOpenAI, server_error
+
+    with FakeOpenAI() as llm:
+        settings = make_settings(DOCMAN_LLM_BASE_URL=llm.base_url, DOCMAN_LLM_MAX_RETRIES="0",
+                                 DOCMAN_LLM_CONTEXT_WINDOW="600", DOCMAN_LLM_MAX_TOKENS="500")
+        with live_server(settings, db_url) as base:
+            env = {**os.environ, "DOCMAN_SERVER": base, "DOCMAN_EMAIL": settings.auth.admin_email,
+                   "DOCMAN_PASSWORD": settings.auth.admin_password or "", "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+            code, out = ops(env, "test-llm-service", "--prompt=Hello, how are you?")
+            assert code == 0 and "LLM ok" in out, out
+            llm.script(server_error(500))
+            code, out = ops(env, "test-llm-service", "--prompt=Hello again")
+            assert code == 1 and "llm_unavailable" in out, out
+            _upload_ready(base, settings, tmp_path)
+            code, out = ops(env, "estimate-token-usage", "--query=zebras graze", "--documents=3")
+            assert code == 1 and "EXCEEDS" in out, out

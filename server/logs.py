@@ -88,7 +88,9 @@ class LogRing:
             and (not document_id or r.document_id == document_id)
             and (not contains or contains.lower() in r.message.lower())
         ]
-        return out[-limit:]
+        # Tailing (after_seq given): the oldest lines after it, so a poller never skips any;
+        # otherwise the most recent ones.
+        return out[:limit] if after_seq else out[-limit:]
 
     @contextmanager
     def subscribe(self, maxsize: int = 1000) -> Iterator[asyncio.Queue[LogRecord]]:

@@ -85,3 +85,23 @@ async def test_unexpected_error_hides_the_trace(served: Served, monkeypatch) -> 
     assert "secret" not in r.text and "Traceback" not in r.text
     logged = log_ring().query(correlation_id="boom1", level="ERROR")
     assert any("secret internal detail" in rec.message for rec in logged)
+
+
+def test_log_tail_pages_never_skip_lines() -> None:
+    from server.logs import LogRing
+
+    ring = LogRing(100)
+    sink = logger.add(ring.append, format="{message}")
+    try:
+        for i in range(10):
+            logger.bind(correlation_id="tail").info("line {}", i)
+    finally:
+        logger.remove(sink)
+    first = ring.query(limit=3, after_seq=0)
+    assert [r.message for r in first] == ["line 7", "line 8", "line 9"]  # no cursor: the newest
+    seen, cursor = [], 0
+    cursor = ring.records[0].seq - 1
+    while page := ring.query(limit=3, after_seq=cursor):
+        seen += [r.message for r in page]
+        cursor = page[-1].seq
+    assert seen == [f"line {i}" for i in range(10)]

@@ -70,7 +70,7 @@ class LogRing:
         self,
         *,
         limit: int = 200,
-        after_seq: int = 0,
+        after_seq: int | None = None,
         level: str | None = None,
         service: str | None = None,
         correlation_id: str | None = None,
@@ -81,7 +81,7 @@ class LogRing:
         out = [
             r
             for r in list(self.records)
-            if r.seq > after_seq
+            if r.seq > (after_seq or 0)
             and (not level or logger.level(r.level).no >= min_no)
             and (not service or r.service == service)
             and (not correlation_id or r.correlation_id == correlation_id)
@@ -90,7 +90,7 @@ class LogRing:
         ]
         # Tailing (after_seq given): the oldest lines after it, so a poller never skips any;
         # otherwise the most recent ones.
-        return out[:limit] if after_seq else out[-limit:]
+        return out[:limit] if after_seq is not None else out[-limit:]
 
     @contextmanager
     def subscribe(self, maxsize: int = 1000) -> Iterator[asyncio.Queue[LogRecord]]:

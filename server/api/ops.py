@@ -57,7 +57,7 @@ async def recent_logs(
     correlation_id: FromQuery[str | None] = None,
     document_id: FromQuery[str | None] = None,
     contains: FromQuery[str | None] = None,
-    after_seq: Annotated[int, QueryParameter(ge=0)] = 0,
+    after_seq: Annotated[int | None, QueryParameter(ge=0)] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=5000)] = 200,
 ) -> LogPage:
     """Recent log records of this process, oldest first; poll with `after_seq` for a live tail."""
@@ -67,7 +67,7 @@ async def recent_logs(
         raise BadRequest(f"Unknown level {level!r}.", code="invalid_level")
     records = rt.ring.query(limit=limit, after_seq=after_seq, level=level, service=service,
                             correlation_id=correlation_id, document_id=document_id, contains=contains)
-    last = records[-1].seq if records else max(after_seq, rt.ring.records[-1].seq if rt.ring.records else 0)
+    last = records[-1].seq if records else max(after_seq or 0, rt.ring.records[-1].seq if rt.ring.records else 0)
     return LogPage(records=[_line(r) for r in records], last_seq=last)
 
 

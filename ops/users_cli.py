@@ -30,6 +30,7 @@ def _read_password(args: argparse.Namespace) -> str | None:
 def _run(action: Callable[[psycopg.AsyncConnection, Any], Awaitable[int]], args: argparse.Namespace) -> int:
     from server.db.migrate import migrate
     from server.errors import AppError
+    from server.logs import configure_logging
     from server.serve import database
     from server.settings import SettingsError, load_settings
 
@@ -38,6 +39,7 @@ def _run(action: Callable[[psycopg.AsyncConnection, Any], Awaitable[int]], args:
     except SettingsError as exc:
         print(f"docman: invalid setting {exc}", file=sys.stderr)
         return 2
+    configure_logging("WARNING", json=settings.log.json, ring_size=100)  # the command's output is its answer
 
     async def go(conninfo: str) -> int:
         await migrate(conninfo)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import psycopg
 from loguru import logger
 
 from server.auth.caller import Caller
@@ -28,14 +29,14 @@ def to_wire(row: CollectionRow, caller: Caller) -> Collection:
                       updated_at=row.updated_at)
 
 
-async def _visible(conn: object, caller: Caller, collection_id: UUID) -> CollectionRow:
-    row = await coll_db.get_visible(conn, collection_id, caller.id)  # type: ignore[arg-type]
+async def _visible(conn: psycopg.AsyncConnection, caller: Caller, collection_id: UUID) -> CollectionRow:
+    row = await coll_db.get_visible(conn, collection_id, caller.id)
     if row is None:
         raise NotFound(f"Collection {collection_id} not found.", code="collection_not_found")
     return row
 
 
-async def _owned(conn: object, caller: Caller, collection_id: UUID) -> CollectionRow:
+async def _owned(conn: psycopg.AsyncConnection, caller: Caller, collection_id: UUID) -> CollectionRow:
     row = await _visible(conn, caller, collection_id)
     if row.owner != caller.id:
         raise Forbidden("Only the collection's owner may change it.", code="not_owner")

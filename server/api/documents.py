@@ -46,7 +46,7 @@ async def list_documents(
     sort: FromQuery[str] = "upload_date",
     order: FromQuery[str] = "desc",
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    offset: Annotated[int, QueryParameter(ge=0, le=1_000_000_000)] = 0,
 ) -> DocumentList:
     """The documents the caller may read, newest first by default.
 

@@ -114,7 +114,7 @@ async def _session(rt: Runtime, state: AuthState, claims: AccessClaims) -> Calle
             if session is not None and now - session.at < STALE_GRACE_SECONDS:
                 logger.warning("token check used a {:.0f} s old answer: database unavailable ({})", now - session.at,
                                type(exc).__name__)
-                found = None
+                pass  # keep the cached answer
             else:
                 raise ServiceUnavailable("Cannot check the token: the database is unavailable; try again shortly.",
                                          code="database_unavailable") from None
@@ -124,11 +124,11 @@ async def _session(rt: Runtime, state: AuthState, claims: AccessClaims) -> Calle
             if len(state.sessions) > _CACHE_MAX:
                 state.sessions.clear()
             session = state.sessions[claims.jti] = _Session(now, claims.sub, *found)
-    if session.revoked:
-        state.revoke_local([claims.jti], claims.exp)
-        raise TokenError("token_revoked", "the token was revoked")
     if session.disabled:
         raise TokenError("account_disabled", "the account is disabled")
+    if session.revoked or claims.jti in state.revoked:
+        state.revoked.setdefault(claims.jti, claims.exp)
+        raise TokenError("token_revoked", "the token was revoked")
     return Caller(id=UUID(session.user_id), email=session.email, role=session.role)
 
 
@@ -141,8 +141,6 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller
     state = auth_state(rt)
     try:
         claims = tokens.decode(state.secret, _bearer(connection))
-        if claims.jti in state.revoked:
-            raise TokenError("token_revoked", "the token was revoked")
         caller = await _session(rt, state, claims)
     except TokenError as exc:
         where = f"{connection.scope.get('method', '')} {connection.scope['path']}"

@@ -51,7 +51,7 @@ async def enforce_access(connection: ASGIConnection[Any, Any, Any, Any], handler
         return
     caller = await authenticate(connection)
     require_role(caller, level)
-    bucket = bucket_for(method, connection.scope.get("path_template") or connection.scope["path"])
+    bucket = bucket_for(str(method), str(connection.scope.get("path_template") or connection.scope["path"]))
     if bucket is not None:
         auth_state(connection.app.state.rt).limiter.check_route(bucket, str(caller.id), client_address(connection))
 

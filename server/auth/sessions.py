@@ -112,6 +112,8 @@ async def refresh(rt: Runtime, token: str) -> TokenPair:
         user = await users_db.by_id(conn, row.user_id) if row is not None else None
         if row is None or user is None:
             failure = ("token_invalid", "unknown refresh token")
+        elif user.disabled:
+            failure = ("account_disabled", "the account is disabled")
         elif row.revoked_at is not None:
             failure = ("token_revoked", "the refresh token was revoked")
         elif row.used_at is not None:
@@ -121,8 +123,6 @@ async def refresh(rt: Runtime, token: str) -> TokenPair:
                            "the token may have been copied", user.email, row.family_id, len(revoked))
         elif row.expired:
             failure = ("token_expired", "the refresh token has expired")
-        elif user.disabled:
-            failure = ("account_disabled", "the account is disabled")
         else:
             await tokens_db.mark_used(conn, row.id)
             pair = await _issue(conn, rt, state, user, row.family_id, row.id)

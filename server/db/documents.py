@@ -160,3 +160,16 @@ async def chunk_count(conn: psycopg.AsyncConnection, document_id: UUID | str) ->
     cur = await conn.execute("SELECT count(*) FROM document_chunks WHERE document_id = %s", (document_id,))
     row = await cur.fetchone()
     return int(row[0]) if row else 0
+
+
+async def pages_in_ranges(conn: psycopg.AsyncConnection, ranges: list[tuple[str, int, int]]) -> dict[tuple[str, int], str]:
+    """Extracted text of pages lo..hi of each (document id, lo, hi), keyed by (document id, page)."""
+    if not ranges:
+        return {}
+    cur = await conn.execute(
+        "SELECT p.document_id::text, p.page_no, p.text FROM document_pages p"
+        " JOIN unnest(%s::uuid[], %s::int[], %s::int[]) AS r(doc, lo, hi)"
+        "   ON p.document_id = r.doc AND p.page_no BETWEEN r.lo AND r.hi",
+        ([r[0] for r in ranges], [r[1] for r in ranges], [r[2] for r in ranges]),
+    )
+    return {(str(d), int(n)): str(t) for d, n, t in await cur.fetchall()}

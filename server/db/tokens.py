@@ -55,26 +55,26 @@ async def mark_used(conn: psycopg.AsyncConnection, token_id: int) -> None:
 
 async def revoke_family(conn: psycopg.AsyncConnection, family_id: UUID, access_ttl_seconds: int) -> list[str]:
     """Revoke every token of the family and the access tokens issued with them; their jtis."""
-    cur = await conn.execute(
-        "UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE family_id = %s"
-        " RETURNING access_jti, user_id, created_at",
-        (family_id,),
-    )
-    rows = await cur.fetchall()
-    await _revoke_jtis(conn, [(r[0], r[1]) for r in rows], access_ttl_seconds)
-    return [r[0] for r in rows]
+    return await _revoke(conn, "family_id = %(key)s", family_id, access_ttl_seconds)
 
 
 async def revoke_user(conn: psycopg.AsyncConnection, user_id: UUID, access_ttl_seconds: int) -> list[str]:
     """Revoke every session of a user (disabled account, password reset); their access jtis."""
+    return await _revoke(conn, "user_id = %(key)s", user_id, access_ttl_seconds)
+
+
+async def _revoke(conn: psycopg.AsyncConnection, where: str, key: UUID, ttl: int) -> list[str]:
+    """Revoke the matching refresh tokens; record as revoked the access tokens still alive
+    (issued less than `ttl` seconds ago) and return their jtis."""
     cur = await conn.execute(
         "UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now())"
-        " WHERE user_id = %s AND expires_at > now() - make_interval(secs => %s) RETURNING access_jti",
-        (user_id, access_ttl_seconds),
+        f" WHERE {where} AND (expires_at > now() OR created_at > now() - make_interval(secs => %(ttl)s))"
+        " RETURNING access_jti, user_id, created_at > now() - make_interval(secs => %(ttl)s)",
+        {"key": key, "ttl": ttl},
     )
-    jtis = [r[0] for r in await cur.fetchall()]
-    await _revoke_jtis(conn, [(j, user_id) for j in jtis], access_ttl_seconds)
-    return jtis
+    alive = [(r[0], r[1]) for r in await cur.fetchall() if r[2]]
+    await _revoke_jtis(conn, alive, ttl)
+    return [jti for jti, _ in alive]
 
 
 async def _revoke_jtis(conn: psycopg.AsyncConnection, items: list[tuple[str, UUID]], ttl_seconds: int) -> None:

@@ -171,6 +171,10 @@ async def restore(rt: Runtime, backup: str) -> RebuildResult:
         from server.errors import BadRequest
 
         raise BadRequest(f"{backup!r} is not a backup of this index.", code="invalid_backup")
+    if not source.is_dir():
+        from server.errors import NotFound
+
+        raise NotFound(f"No backup {backup!r} under {index.directory / 'backups'}.", code="backup_not_found")
     started = time.perf_counter()
     probe = VectorIndex(source, index.dim, index.model)
     try:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
 
 from server.settings import load_settings
 from tests.auth.live import http, live_server
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, create_database, settings_env
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Served, create_database, serve_app, settings_env
 
 
 @dataclass
@@ -38,3 +38,13 @@ def live(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         status, body = http("POST", f"{base}/api/v1/auth/token", {"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
         assert status == 200, body
         yield Live(base=base, admin_token=body["access_token"])
+
+
+@pytest.fixture(scope="module")
+async def app_once(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Served]:
+    """One app for a whole module whose tests do not disturb each other (sign-ins unthrottled)."""
+    data_dir = tmp_path_factory.mktemp("app") / "data"
+    settings = load_settings(settings_env(data_dir, DOCMAN_RATE_LIMIT_LOGIN="100000"))
+    async for served in serve_app(settings, create_database(pg_admin_url, "auth")):
+        await served.wait_ready()
+        yield served

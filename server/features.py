@@ -7,16 +7,18 @@ from typing import Any
 from litestar.di import Provide
 
 from server import deps, gauges
-from server.api import auth, collections, documents, ops, search, users
+from server.api import auth, chat, collections, documents, openai_compat, ops, search, users
 from server.auth.bootstrap import ensure_admin
 from server.auth.startup import start_auth
+from server.chat.startup import start_chat
 from server.rag.index_keeper import load_embedder, open_index
 from server.runtime import Runtime
 from server.worker import Worker
 
 
 def handlers() -> list[Any]:
-    return [*auth.HANDLERS, *users.HANDLERS, *collections.HANDLERS, *documents.HANDLERS, *search.HANDLERS, *ops.HANDLERS]
+    return [*auth.HANDLERS, *users.HANDLERS, *collections.HANDLERS, *documents.HANDLERS, *search.HANDLERS, *ops.HANDLERS,
+            *chat.HANDLERS, *openai_compat.HANDLERS]
 
 
 def dependencies() -> dict[str, Provide]:
@@ -68,6 +70,7 @@ def install(rt: Runtime) -> None:
     rt.on_startup("auth", start_auth)
     rt.on_startup("admin", ensure_admin)
     rt.on_startup("llm", start_llm)
+    rt.on_startup("chat", start_chat)
     rt.on_startup("vector index", open_index)
     rt.on_startup("workers", start_embedded_workers)
     rt.on_startup("gauges", gauges.start)

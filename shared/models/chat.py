@@ -89,6 +89,7 @@ class Message(msgspec.Struct, kw_only=True):
     citations: list[Citation] = []
     usage: Usage | None = None
     error_code: str | None = None
+    query: str | None = None  # for a question: the standalone form searched (follow-ups rewritten)
 
 
 class Conversation(msgspec.Struct, kw_only=True):
@@ -107,6 +108,8 @@ class ConversationDetail(Conversation, kw_only=True):
 class ConversationList(msgspec.Struct, kw_only=True):
     items: list[Conversation]
     total: int
+    limit: int = 0
+    offset: int = 0
 
 
 class AskRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -1,0 +1,1 @@
+"""Prompt templates (Markdown files with declared inputs), loaded by server.chat.templates."""

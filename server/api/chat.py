@@ -34,7 +34,7 @@ async def list_conversations(
     rt: RT,
     caller: CallerDep,
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    offset: Annotated[int, QueryParameter(ge=0, le=1_000_000_000)] = 0,
 ) -> ConversationList:
     """The caller's conversations, most recently active first."""
     return await conversations.list_conversations(rt, caller, limit, offset)

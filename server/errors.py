@@ -10,7 +10,9 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+import psycopg
 from loguru import logger
+from psycopg_pool import PoolTimeout
 
 from server.logs import correlation_id_var
 from server.storage.base import StorageError
@@ -151,8 +153,24 @@ def handle_storage_error(request: Request[Any, Any, Any], exc: StorageError) -> 
     return _response(status, body, {"Retry-After": "5"} if status == 503 else None)
 
 
+def handle_database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    """An exhausted pool or an unreachable database is a dependency problem: 503, not a bug."""
+    busy = isinstance(exc, PoolTimeout)
+    logger.error("database {} serving {} {}: {}", "pool exhausted" if busy else "unavailable",
+                 request.method, request.url.path, exc)
+    body = ErrorBody(
+        code="database_busy" if busy else "database_unavailable",
+        message="The database is too busy to answer now; try again shortly." if busy
+        else "The database is unavailable; try again shortly.",
+        correlation_id=correlation_id_var.get(),
+    )
+    return _response(503, body, {"Retry-After": "2"})
+
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     AppError: handle_app_error,
+    PoolTimeout: handle_database_error,
+    psycopg.OperationalError: handle_database_error,
     StorageError: handle_storage_error,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,

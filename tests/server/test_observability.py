@@ -105,3 +105,17 @@ def test_log_tail_pages_never_skip_lines() -> None:
         seen += [r.message for r in page]
         cursor = page[-1].seq
     assert seen == [f"line {i}" for i in range(10)]
+
+
+async def test_exhausted_database_pool_is_503_not_500(served: Served, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from psycopg_pool import PoolTimeout
+
+    from server import documents
+
+    async def busy(*a, **k):  # type: ignore[no-untyped-def]
+        raise PoolTimeout("couldn't get a connection after 5.00 sec")
+
+    monkeypatch.setattr(documents, "list_documents", busy)
+    r = await served.client.get("/api/v1/documents/list")
+    assert r.status_code == 503 and r.json()["code"] == "database_busy"
+    assert r.headers["retry-after"] == "2"

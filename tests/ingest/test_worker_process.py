@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 import time
 import urllib.request
 from pathlib import Path
 
+from tests.auth.live import free_port
 from tests.conftest import serve_app, settings_env, upload
 from tests.ingest.test_resilience import start_worker
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def test_worker_serves_its_own_metrics(tmp_path: Path, db_url: str) -> None:
-    port = _free_port()
+    port = free_port()
     env = settings_env(tmp_path / "data", DOCMAN_DATABASE_URL=db_url, DOCMAN_WORKER_METRICS_PORT=str(port))
     worker = start_worker(env)
     try:
@@ -37,7 +32,7 @@ def test_worker_serves_its_own_metrics(tmp_path: Path, db_url: str) -> None:
 
 
 async def test_upload_with_storage_down_is_503_and_records_nothing(make_settings, db_url: str) -> None:  # type: ignore[no-untyped-def]
-    settings = make_settings(DOCMAN_STORAGE_BACKEND="s3", DOCMAN_S3_ENDPOINT=f"127.0.0.1:{_free_port()}",
+    settings = make_settings(DOCMAN_STORAGE_BACKEND="s3", DOCMAN_S3_ENDPOINT=f"127.0.0.1:{free_port()}",
                              DOCMAN_S3_ACCESS_KEY="k", DOCMAN_S3_SECRET_KEY="s", DOCMAN_STORAGE_CHECK_TIMEOUT="1")
     async for s in serve_app(settings, db_url):
         await s.wait_ready()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.auth.live import http, live_server
+from tests.auth.live import free_port, http, live_server
 from tests.pdfs import make_pdf
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,15 +115,10 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     assert code == 2 and "reach" in out.lower(), out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.mark.skipif(shutil.which("prometheus-alertmanager") is None, reason="Debian's prometheus-alertmanager not installed")
 def test_alerts_reach_a_real_alertmanager(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     am = subprocess.Popen(["prometheus-alertmanager", f"--config.file={ROOT / 'ops/alertmanager/alertmanager.yml'}",
                            f"--storage.path={tempfile.mkdtemp()}", f"--web.listen-address=127.0.0.1:{port}",
                            "--cluster.listen-address="], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import faulthandler
+import os
 import signal
+import threading
+import time
 
 from loguru import logger
 
@@ -15,6 +19,12 @@ from server.serve import database
 from server.settings import Settings
 from server.storage import make_blob_store
 from server.worker import Worker
+
+# A stop signal cancels the work and gives claimed jobs back; if that has not finished within this
+# many seconds the process exits anyway (inside the pod's grace period, ops/k8s/worker-deployment.yaml),
+# after writing
+# every thread's stack to stderr so the hang can be diagnosed.
+SHUTDOWN_GRACE_SECONDS = 20.0
 
 
 async def _wait_for_schema(pool, interval: float = 1.0) -> None:  # type: ignore[no-untyped-def]
@@ -36,8 +46,18 @@ async def _run(settings: Settings, conninfo: str, concurrency: int) -> None:
     await open_pool(pool)
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
+    stopping = threading.Event()
+
+    def stop() -> None:
+        if stopping.is_set():  # a second signal: the operator wants it gone now
+            os._exit(1)
+        stopping.set()
+        threading.Thread(target=_exit_after_grace, name="shutdown-deadline", daemon=True).start()
+        if main is not None:
+            main.cancel()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: main.cancel() if main else None)
+        loop.add_signal_handler(sig, stop)
     try:
         await _wait_for_schema(pool)
         embedder = await asyncio.to_thread(make_embedder, settings.embedding)
@@ -48,6 +68,14 @@ async def _run(settings: Settings, conninfo: str, concurrency: int) -> None:
     finally:
         await store.close()
         await pool.close()
+
+
+def _exit_after_grace() -> None:
+    time.sleep(SHUTDOWN_GRACE_SECONDS)
+    logger.error("worker did not stop within {:.0f}s of the stop signal; exiting now "
+                 "(jobs it held return to the queue when their leases expire)", SHUTDOWN_GRACE_SECONDS)
+    faulthandler.dump_traceback(all_threads=True)
+    os._exit(1)
 
 
 def run_worker(settings: Settings, *, concurrency: int | None = None) -> int:

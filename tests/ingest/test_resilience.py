@@ -49,8 +49,23 @@ def undisturbed_chunk_count(path: Path, settings) -> int:  # type: ignore[no-unt
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "ops.cli", "worker"], env={**os.environ, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    """`docman worker` with its log in the data directory (a pipe nobody reads would block it when full)."""
+    log_dir = Path(env["DOCMAN_DATA_DIR"])
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_dir / f"worker-{time.monotonic_ns()}.log", "wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "ops.cli", "worker"], env={**os.environ, **env},
+                                stdout=subprocess.DEVNULL, stderr=log)
+
+
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then the worker must exit by itself (it gives back its jobs and closes its pool)."""
+    worker.terminate()
+    try:
+        worker.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+        raise AssertionError("docman worker did not exit within 40 s of SIGTERM") from None
 
 
 async def test_worker_killed_mid_document_loses_nothing(tmp_path: Path, db_url: str) -> None:
@@ -80,8 +95,7 @@ async def test_worker_killed_mid_document_loses_nothing(tmp_path: Path, db_url: 
         try:
             doc = await wait_for_status(s.client, doc_id, timeout=180)
         finally:
-            second.terminate()
-            second.wait(timeout=30)
+            stop_worker(second)
         assert doc["status"] == "ready", doc
         assert doc["chunk_count"] == expected
         await wait_until(lambda: s.rt.index.vectors_for(doc_id) == expected, 10)
@@ -211,8 +225,7 @@ async def test_thousand_page_pdf_keeps_worker_memory_bounded(tmp_path: Path, db_
                 await asyncio.sleep(0.5)
             peak = max(peak, _peak_rss_mb(worker.pid))
         finally:
-            worker.terminate()
-            worker.wait(timeout=30)
+            stop_worker(worker)
         assert body["status"] == "ready", body
         assert body["page_count"] == 1000
         assert peak < 1536, f"worker peak RSS {peak:.0f} MB"

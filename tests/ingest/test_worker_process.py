@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.auth.live import free_port
 from tests.conftest import serve_app, settings_env, upload
-from tests.ingest.test_resilience import start_worker
+from tests.ingest.test_resilience import start_worker, stop_worker
 
 
 
@@ -27,8 +27,7 @@ def test_worker_serves_its_own_metrics(tmp_path: Path, db_url: str) -> None:
                 time.sleep(0.3)
         assert "ingest_job_attempts_total" in body and "embedding_batch_duration_seconds" in body
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        stop_worker(worker)
 
 
 async def test_upload_with_storage_down_is_503_and_records_nothing(make_settings, db_url: str) -> None:  # type: ignore[no-untyped-def]

@@ -10,6 +10,10 @@ import numpy as np
 import psycopg
 
 
+# The chunks the vector index must hold: embedded chunks of ready documents.
+INDEXED = "document_chunks c JOIN documents d ON d.id = c.document_id WHERE d.status = 'ready' AND c.embedding IS NOT NULL"
+
+
 @dataclass(frozen=True)
 class LogEntry:
     seq: int
@@ -50,11 +54,29 @@ async def chunk_ids_of(conn: psycopg.AsyncConnection, document_id: str) -> list[
     return [r[0] for r in await cur.fetchall()]
 
 
+async def indexed_ids(conn: psycopg.AsyncConnection) -> np.ndarray:
+    """Ids of every chunk the index must hold."""
+    cur = await conn.execute(f"SELECT c.id FROM {INDEXED}")
+    rows = await cur.fetchall()
+    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+
+async def indexed_count(conn: psycopg.AsyncConnection) -> int:
+    cur = await conn.execute(f"SELECT count(*) FROM {INDEXED}")
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def sample_embeddings(conn: psycopg.AsyncConnection, n: int) -> list[tuple[int, bytes]]:
+    """Up to n random (chunk id, stored embedding) pairs from what the index must hold."""
+    cur = await conn.execute(f"SELECT c.id, c.embedding FROM {INDEXED} ORDER BY random() LIMIT %s", (n,))
+    return [(int(r[0]), bytes(r[1])) for r in await cur.fetchall()]
+
+
 async def document_embeddings(conn: psycopg.AsyncConnection, document_id: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
     """Ids and vectors of a ready document's embedded chunks (empty if it is not ready)."""
     cur = await conn.execute(
-        "SELECT c.id, c.embedding FROM document_chunks c JOIN documents d ON d.id = c.document_id"
-        " WHERE c.document_id = %s AND d.status = 'ready' AND c.embedding IS NOT NULL ORDER BY c.id",
+        f"SELECT c.id, c.embedding FROM {INDEXED} AND c.document_id = %s ORDER BY c.id",
         (document_id,),
     )
     rows = await cur.fetchall()
@@ -88,9 +110,7 @@ async def ready_embeddings(
     async with conn.cursor(name="ready_embeddings") as named:
         named.itersize = batch
         await named.execute(
-            "SELECT c.document_id::text, c.id, c.embedding FROM document_chunks c"
-            " JOIN documents d ON d.id = c.document_id"
-            " WHERE d.status = 'ready' AND c.embedding IS NOT NULL ORDER BY c.document_id, c.id"
+            f"SELECT c.document_id::text, c.id, c.embedding FROM {INDEXED} ORDER BY c.document_id, c.id"
         )
         async for doc, cid, blob in named:
             if doc != current and current is not None:

@@ -13,6 +13,7 @@ import numpy as np
 from server import metrics
 from server.auth.caller import Caller
 from server.db import documents as docs_db
+from server.db import vectors as vectors_db
 from server.rag import retrieve
 from server.rag.index import INDEX_FILE, IndexFileError, VectorIndex
 from server.runtime import Runtime
@@ -36,12 +37,7 @@ def _index(rt: Runtime) -> VectorIndex:
 
 async def stored_vector_ids(rt: Runtime) -> np.ndarray:
     async with rt.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT c.id FROM document_chunks c JOIN documents d ON d.id = c.document_id"
-            " WHERE d.status = 'ready' AND c.embedding IS NOT NULL"
-        )
-        rows = await cur.fetchall()
-    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return await vectors_db.indexed_ids(conn)
 
 
 async def consistency(rt: Runtime) -> CheckResult:
@@ -82,18 +78,14 @@ async def search_works(rt: Runtime) -> CheckResult:
     """A stored embedding searched against the index must find its own chunk first."""
     index = _index(rt)
     async with rt.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT c.id, c.embedding FROM document_chunks c JOIN documents d ON d.id = c.document_id"
-            " WHERE d.status = 'ready' AND c.embedding IS NOT NULL ORDER BY random() LIMIT 1"
-        )
-        row = await cur.fetchone()
-    if row is None:
+        sample = await vectors_db.sample_embeddings(conn, 1)
+    if not sample:
         return _result("search_basic", "Basic search functionality", None, "no stored vectors to probe with")
-    vector = np.frombuffer(row[1], dtype="<f4")
-    hits = await asyncio.to_thread(index.search, vector, 3)
-    ok = bool(hits) and hits[0].chunk_id == row[0]
-    detail = (f"chunk {row[0]} found itself first (score {hits[0].score:.3f})" if ok
-              else f"chunk {row[0]} not found first: got {[h.chunk_id for h in hits]}")
+    chunk_id, blob = sample[0]
+    hits = await asyncio.to_thread(index.search, vectors_db.decode(blob, index.dim), 3)
+    ok = bool(hits) and hits[0].chunk_id == chunk_id
+    detail = (f"chunk {chunk_id} found itself first (score {hits[0].score:.3f})" if ok
+              else f"chunk {chunk_id} not found first: got {[h.chunk_id for h in hits]}")
     return _result("search_basic", "Basic search functionality", ok, detail)
 
 

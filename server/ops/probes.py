@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from server.db import vectors as vectors_db
 from server.ops.checks import _index
 from server.runtime import Runtime
 from server.auth.caller import Caller
@@ -34,15 +35,12 @@ async def benchmark_index(rt: Runtime, queries: int, k: int) -> IndexBenchmark:
     """FAISS search latency with stored vectors as queries (each query a real document vector)."""
     index = _index(rt)
     async with rt.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT c.embedding FROM document_chunks c JOIN documents d ON d.id = c.document_id"
-            " WHERE d.status = 'ready' AND c.embedding IS NOT NULL ORDER BY random() LIMIT %s", (queries,))
-        rows = await cur.fetchall()
+        rows = await vectors_db.sample_embeddings(conn, queries)
     if not rows:
         vectors = np.random.default_rng(0).standard_normal((queries, index.dim)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     else:
-        vectors = np.vstack([np.frombuffer(r[0], dtype="<f4") for r in rows])
+        vectors = np.vstack([vectors_db.decode(blob, index.dim) for _, blob in rows])
 
     def run() -> list[float]:
         times = []

@@ -71,11 +71,7 @@ async def count_check(rt: Runtime, index: VectorIndex) -> None:
     """A cheap consistency signal for alerting: vector count against stored embeddings."""
     await index.sync(rt.pool)
     async with rt.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT count(*) FROM document_chunks c JOIN documents d ON d.id = c.document_id"
-            " WHERE d.status = 'ready' AND c.embedding IS NOT NULL"
-        )
-        rows = int((await cur.fetchone())[0])  # type: ignore[index]
+        rows = await vdb.indexed_count(conn)
     metrics.VECTOR_INDEX_CONSISTENT.set(1 if rows == index.ntotal else 0)
 
 

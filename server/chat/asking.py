@@ -1,6 +1,9 @@
 """Asking in a conversation: the question is stored first, then answered by the pipeline; the
 answer is stored when it ends — done, failed (with its error code) or cut short by a client that
-went away (error code `cancelled`, with whatever text had been generated)."""
+went away (error code `cancelled`, with whatever text had been generated).
+
+A conversation's first question is searched as asked (nothing to rewrite), so its embedding is
+begun as soon as the conversation is found, overlapping the storing of the question."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from server.chat.rewrite import Turn
 from server.db import chat as chat_db
 from server.db.chat import ConversationRow, MessageRow
 from server.errors import BadRequest
+from server.rag import retrieve
 from server.runtime import Runtime
 from shared.models.chat import Answer, AskRequest, ChatEvent, Done, Failed, Sources
 
@@ -45,12 +49,17 @@ async def prepare(rt: Runtime, caller: Caller, conversation_id: UUID, data: AskR
     content = data.content.strip()
     if not content:
         raise BadRequest("The question is empty.", code="empty_question")
+    vector = None
     async with rt.pool.connection() as conn:
         conversation = await require(conn, caller, conversation_id)
-        recent = await chat_db.recent_messages(conn, conversation_id, HISTORY_MESSAGES)
+        if conversation.message_count:
+            recent = await chat_db.recent_messages(conn, conversation_id, HISTORY_MESSAGES)
+        else:
+            recent, vector = [], retrieve.start_embedding(rt, content)
         user = await chat_db.add_message(conn, conversation_id, "user", content)
     docs = [str(d) for d in conversation.document_ids] if conversation.document_ids is not None else None
-    question = pipeline.Question(text=content, history=_history(recent), document_ids=docs, top_k=data.top_k)
+    question = pipeline.Question(text=content, history=_history(recent), document_ids=docs, top_k=data.top_k,
+                                 vector=vector)
     return Asked(conversation, user, question, pipeline.Result(mode=pipeline.mode_of(rt)))
 
 

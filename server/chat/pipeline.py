@@ -41,6 +41,7 @@ class Question:
     history: list[Turn] = field(default_factory=list)
     document_ids: list[str] | None = None  # None: every document the caller may read
     top_k: int = 6
+    vector: retrieve.QueryVector | None = None  # an embedding begun early; used if it is of the query
 
 
 @dataclass
@@ -108,7 +109,7 @@ async def answer(rt: Runtime, caller: Caller, question: Question, result: Result
     try:
         result.query = await rewrite.standalone(rt, question.text, question.history)
         hits = await retrieve.search(rt, caller, result.query, top_k=question.top_k,
-                                     document_ids=question.document_ids, with_text=True)
+                                     document_ids=question.document_ids, with_text=True, vector=question.vector)
         found = await sources_mod.build(rt, hits, result.query)
         if result.mode == "extractive":
             extract = extractive.build(result.query, found, question.text)

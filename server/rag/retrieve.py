@@ -49,6 +49,36 @@ async def embed_query(embedder: Embedder, query: str) -> object:
     return (await asyncio.to_thread(embedder.embed, [query]))[0]
 
 
+@dataclass
+class QueryVector:
+    """A query's embedding, begun ahead of `search` (see `start_embedding`)."""
+
+    query: str
+    embedder: Embedder
+    task: asyncio.Future[object]
+
+    def serves(self, query: str, embedder: Embedder | None) -> bool:
+        return self.query == query and self.embedder is embedder
+
+
+def start_embedding(rt: Runtime, query: str) -> QueryVector | None:
+    """Begin embedding `query` now, in a thread, so that the work overlaps what precedes the search;
+    `search(..., vector=)` uses it when it searches the same query (None: no embedder yet)."""
+    embedder = rt.extras.get("embedder")
+    return None if embedder is None else QueryVector(query, embedder, _begin_embedding(embedder, query))
+
+
+def _begin_embedding(embedder: Embedder, query: str) -> asyncio.Future[object]:
+    task = asyncio.ensure_future(embed_query(embedder, query))
+    task.add_done_callback(_retrieve_exception)  # an unused vector's failure is not an error
+    return task
+
+
+def _retrieve_exception(task: asyncio.Future[object]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 async def search(
     rt: Runtime,
     caller: Caller,
@@ -58,7 +88,10 @@ async def search(
     mode: str = "hybrid",
     document_ids: list[str] | None = None,
     with_text: bool = False,
+    vector: QueryVector | None = None,
 ) -> list[Retrieved]:
+    """The best `top_k` chunks for `query` among the documents `caller` may read (within
+    `document_ids` when given). `vector`: the query's embedding begun earlier, if any."""
     started = time.perf_counter()
     index, embedder = rt.index, rt.extras.get("embedder")
     if mode != "lexical" and (index is None or not index.loaded or embedder is None):
@@ -68,14 +101,24 @@ async def search(
     lexical: list[tuple[int, float]] = []
 
     async def run_dense() -> None:
-        async with rt.pool.connection() as conn:
-            allowed = await readable_document_ids(conn, caller)
+        # The embedding (CPU, in a thread) and the access query (I/O) overlap.
+        if vector is not None and vector.serves(query, embedder):
+            embedding = vector.task
+        else:
+            embedding = _begin_embedding(embedder, query)  # type: ignore[arg-type]
+        try:
+            async with rt.pool.connection() as conn:
+                allowed = await readable_document_ids(conn, caller)
+        except BaseException:
+            embedding.cancel()
+            raise
         if document_ids is not None:
             allowed &= set(document_ids)
         if not allowed:
+            embedding.cancel()
             return
-        vector = await embed_query(embedder, query)  # type: ignore[arg-type]
-        hits = await asyncio.to_thread(index.search, vector, pool_size, allowed)  # type: ignore[union-attr]
+        query_vector = await embedding
+        hits = await asyncio.to_thread(index.search, query_vector, pool_size, allowed)  # type: ignore[union-attr]
         dense.extend((h.chunk_id, h.score) for h in hits)
 
     async def run_lexical() -> None:

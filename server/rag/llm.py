@@ -25,7 +25,8 @@ from typing import Any, TypeVar
 
 import openai
 from loguru import logger
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, AsyncStream
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from server.rag import llm_metrics as metrics
 from server.rag.tokens import estimate_messages_tokens, estimate_tokens
@@ -39,6 +40,12 @@ CHECK_CACHE_SECONDS = 10.0
 
 T = TypeVar("T")
 Messages = list[dict[str, str]]
+
+# Requests go through `client.post`, as `chat.completions.create` sends them, minus its walk of
+# every message through the SDK's type transform (which only copies our plain JSON dicts; 1.5-3 ms
+# per packed prompt, before the first token).
+_COMPLETIONS = "/chat/completions"
+_OPTIONS: Any = {"security": {"bearer_auth": True}}
 
 
 class LLMError(Exception):
@@ -233,8 +240,9 @@ class LLMClient:
         reported = None
         try:
             async with asyncio.timeout(self._cfg.timeout):
-                params = self._params(messages, max_tokens)
-                stream = await client.chat.completions.create(**params, stream=True, stream_options={"include_usage": True})
+                params = {**self._params(messages, max_tokens), "stream": True, "stream_options": {"include_usage": True}}
+                stream = await client.post(_COMPLETIONS, body=params, options=_OPTIONS, cast_to=ChatCompletion,
+                                           stream=True, stream_cls=AsyncStream[ChatCompletionChunk])
                 while (chunk := await anext(stream, None)) is not None:
                     reported = chunk.usage or reported
                     if piece := _delta(chunk):
@@ -263,7 +271,8 @@ class LLMClient:
 
         async def once() -> Any:
             async with asyncio.timeout(self._cfg.timeout):
-                return await client.chat.completions.create(**self._params(messages, max_tokens))
+                return await client.post(_COMPLETIONS, body=self._params(messages, max_tokens), options=_OPTIONS,
+                                         cast_to=ChatCompletion)
 
         with _Outcome() as outcome:
             response = await self._retrying(once)

@@ -97,10 +97,11 @@ def pack(template: Template, question: str, history: Sequence[dict[str, str]], s
     chosen: list[Source] = []
     for source in sources:
         n = len(chosen) + 1
-        fitting = source if _cost(n, source) <= left else _cut(n, source, left)
+        cost = _cost(n, source)
+        fitting = source if cost <= left else _cut(n, source, left)
         if fitting is not None:
             chosen.append(fitting)
-            left -= _cost(n, fitting)
+            left -= cost if fitting is source else _cost(n, fitting)
     if sources and not chosen:
         raise too_long(f"The model's context window of {window} tokens (DOCMAN_LLM_CONTEXT_WINDOW) leaves no room "
                        "for any source next to the question and the answer; raise it or ask a shorter question.")

@@ -48,11 +48,16 @@ class LogRing:
         self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[LogRecord]]] = set()
 
     def append(self, message: Any) -> None:
+        """A loguru sink (`logger.add(ring.append, format="{message}")`)."""
         rec = message.record
+        self.add(rec, _stamps(rec["time"])[1])
+
+    def add(self, rec: Any, timestamp: str) -> None:
+        """Keep one patched loguru record, its UTC time already formatted."""
         extra = rec["extra"]
         item = LogRecord(
             seq=next(self._seq),
-            timestamp=rec["time"].astimezone(UTC).isoformat(timespec="milliseconds"),
+            timestamp=timestamp,
             level=rec["level"].name,
             service=extra["service"],
             correlation_id=extra["correlation_id"],
@@ -60,11 +65,12 @@ class LogRing:
             message=rec["message"],
         )
         self.records.append(item)
-        for loop, queue in list(self._subscribers):
-            try:
-                loop.call_soon_threadsafe(_offer, queue, item)
-            except RuntimeError:  # loop closed
-                self._subscribers.discard((loop, queue))
+        if self._subscribers:
+            for loop, queue in list(self._subscribers):
+                try:
+                    loop.call_soon_threadsafe(_offer, queue, item)
+                except RuntimeError:  # loop closed
+                    self._subscribers.discard((loop, queue))
 
     def query(
         self,
@@ -114,15 +120,61 @@ def _patch(record: Any) -> None:
     cid = extra.setdefault("correlation_id", correlation_id_var.get())
     doc = extra.get("document_id") or document_id_var.get()
     extra["document_id"] = doc
-    tags = f"service={service} correlation_id={cid}"
-    extra["tags"] = f"{tags} document_id={doc}" if doc else tags
+    extra["tags"] = (f"service={service} correlation_id={cid} document_id={doc}" if doc
+                     else f"service={service} correlation_id={cid}")
 
 
-def _json_sink(message: Any) -> None:
-    rec = message.record
+_stamp_cache: tuple[Any, str, str] = (None, "", "")
+
+
+def _stamps(t: datetime) -> tuple[str, str]:
+    """`t` as the plain line's local `YYYY-MM-DD HH:mm:ss.SSS` and as UTC ISO 8601 with milliseconds.
+
+    The part down to the second is formatted once per second: this runs for every line.
+    """
+    global _stamp_cache
+    key = (t.second, t.minute, t.hour, t.day, t.month, t.year, t.utcoffset())
+    cached, local, utc = _stamp_cache
+    if key != cached:
+        local = t.strftime("%Y-%m-%d %H:%M:%S")
+        utc = t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _stamp_cache = (key, local, utc)
+    ms = t.microsecond // 1000
+    return f"{local}.{ms:03d}", f"{utc}.{ms:03d}+00:00"
+
+
+class _Sinks:
+    """Stderr (plain or JSON lines) and the ring behind one loguru handler.
+
+    Each record's time is formatted once and shared; the plain line has the layout of
+    `PLAIN_FORMAT` without loguru formatting it, and nothing is colorized.
+    """
+
+    def __init__(self, ring: LogRing, stderr_level: int, ring_level: int, json: bool, stream: Any = None) -> None:
+        self.ring, self.stderr_level, self.ring_level, self.json = ring, stderr_level, ring_level, json
+        self.stream = stream  # None: whatever sys.stderr is when a line is written
+
+    def __call__(self, message: Any) -> None:
+        rec = message.record
+        no = rec["level"].no
+        local, utc = _stamps(rec["time"])
+        if no >= self.stderr_level:
+            (self.stream or sys.stderr).write(_json_line(rec, utc) if self.json else _plain_line(rec, local))
+        if no >= self.ring_level:
+            self.ring.add(rec, utc)
+
+
+def _plain_line(rec: Any, local: str) -> str:
+    line = f"{local} | {rec['level'].name: <8} | {rec['extra']['tags']} | {rec['message']}\n"
+    if rec["exception"] is not None:
+        line += "".join(_format_exception(rec["exception"]))
+    return line
+
+
+def _json_line(rec: Any, utc: str) -> str:
     extra = rec["extra"]
     body: dict[str, Any] = {
-        "timestamp": rec["time"].astimezone(UTC).isoformat(timespec="milliseconds"),
+        "timestamp": utc,
         "level": rec["level"].name,
         "service": extra["service"],
         "correlation_id": extra["correlation_id"],
@@ -133,13 +185,17 @@ def _json_sink(message: Any) -> None:
     }
     if rec["exception"] is not None:
         body["exception"] = "".join(_format_exception(rec["exception"]))
-    sys.stderr.write(msgspec.json.encode(body).decode() + "\n")
+    return msgspec.json.encode(body).decode() + "\n"
 
 
 def _format_exception(exc: Any) -> list[str]:
     import traceback
 
     return traceback.format_exception(exc.type, exc.value, exc.traceback)
+
+
+def _message_only(record: Any) -> str:
+    return "{message}"  # a callable format: loguru neither colorizes nor appends the traceback
 
 
 class _InterceptHandler(logging.Handler):
@@ -161,12 +217,11 @@ def configure_logging(level: str = "INFO", json: bool = False, ring_size: int = 
     global _ring
     logger.remove()
     logger.configure(patcher=_patch)
-    if json:
-        logger.add(_json_sink, level=level, format="{message}")
-    else:
-        logger.add(sys.stderr, level=level, format=PLAIN_FORMAT, backtrace=False, diagnose=False)
     _ring = LogRing(ring_size)
-    logger.add(_ring.append, level="DEBUG" if level in {"TRACE", "DEBUG"} else "INFO", format="{message}")
+    stderr_level = logger.level(level).no
+    ring_level = logger.level("DEBUG" if level in {"TRACE", "DEBUG"} else "INFO").no
+    logger.add(_Sinks(_ring, stderr_level, ring_level, json), level=min(stderr_level, ring_level),
+               format=_message_only)
     logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = [_InterceptHandler()]

@@ -119,3 +119,52 @@ async def test_exhausted_database_pool_is_503_not_500(served: Served, monkeypatc
     r = await served.client.get("/api/v1/documents/list")
     assert r.status_code == 503 and r.json()["code"] == "database_busy"
     assert r.headers["retry-after"] == "2"
+
+
+async def test_probe_lines_are_debug_unless_the_probe_fails(served: Served) -> None:
+    await served.client.get("/api/v1/health/live", headers={"X-Correlation-ID": "probe-ok"})
+    await served.client.post("/api/v1/health/live", headers={"X-Correlation-ID": "probe-405"})
+    await served.client.get("/api/v1/health/dependencies", headers={"X-Correlation-ID": "not-a-probe"})
+    assert [r.level for r in log_ring().query(correlation_id="probe-ok")] == ["DEBUG"]
+    assert [r.level for r in log_ring().query(correlation_id="probe-405")] == ["WARNING"]
+    assert "INFO" in [r.level for r in log_ring().query(correlation_id="not-a-probe")]
+
+
+def test_shared_sink_writes_the_plain_format_and_fills_the_ring() -> None:
+    from server.logs import LogRing, _message_only, _Sinks
+
+    ring, out, reference = LogRing(10), io.StringIO(), io.StringIO()
+    sinks = [logger.add(_Sinks(ring, 20, 10, json=False, stream=out), level=10, format=_message_only),
+             logger.add(reference, level=10, format=PLAIN_FORMAT)]
+    try:
+        logger.bind(correlation_id="shared", document_id="d-1").debug("quiet {}", 1)
+        logger.bind(correlation_id="shared").info("loud {braces} kept")
+    finally:
+        for sink in sinks:
+            logger.remove(sink)
+    assert out.getvalue().splitlines() == [reference.getvalue().splitlines()[1]]  # DEBUG stays out of stderr at INFO
+    assert [(r.level, r.message, r.document_id) for r in ring.records] == [
+        ("DEBUG", "quiet 1", "d-1"), ("INFO", "loud {braces} kept", None)]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", ring.records[0].timestamp)
+
+
+def test_shared_sink_json_lines() -> None:
+    import json
+
+    from server.logs import LogRing, _message_only, _Sinks
+
+    ring, out = LogRing(10), io.StringIO()
+    sink = logger.add(_Sinks(ring, 20, 20, json=True, stream=out), level=20, format=_message_only)
+    try:
+        try:
+            raise RuntimeError("kaput")
+        except RuntimeError:
+            logger.bind(correlation_id="jsonline").exception("failed")
+    finally:
+        logger.remove(sink)
+    (line,) = out.getvalue().splitlines()
+    body = json.loads(line)
+    assert body["timestamp"] == ring.records[0].timestamp
+    assert (body["level"], body["correlation_id"], body["message"]) == ("ERROR", "jsonline", "failed")
+    assert body["tags"] == "service=api correlation_id=jsonline"
+    assert "RuntimeError: kaput" in body["exception"]

@@ -13,7 +13,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from server import features
 from server.api import health, metrics
-from server.auth.guards import PUBLIC, check_levels, enforce_access
+from server.auth.guards import PUBLIC, check_levels, guarded
 from server.errors import EXCEPTION_HANDLERS
 from server.logs import LogRing, log_ring
 from server.middleware import ObservabilityMiddleware
@@ -41,11 +41,12 @@ def create_app(settings: Settings, *, conninfo: str | None = None, ring: LogRing
             await rt.stop()
 
     app = Litestar(
-        route_handlers=[health.live, health.ready, health.dependencies, metrics.metrics_endpoint, *features.handlers()],
+        # every route needs a signed-in user unless its `opt` says otherwise; public ones get no guard
+        route_handlers=guarded([health.live, health.ready, health.dependencies, metrics.metrics_endpoint,
+                                *features.handlers()]),
         lifespan=[lifespan],
         dependencies=features.dependencies(),
         exception_handlers=EXCEPTION_HANDLERS,
-        guards=[enforce_access],  # every route needs a signed-in user unless its `opt` says otherwise
         request_max_body_size=settings.server.max_request_bytes,
         cors_config=_cors(settings),
         openapi_config=OpenAPIConfig(

@@ -1,7 +1,9 @@
-"""Who may call what: one access level per route handler, enforced by one app-wide guard.
+"""Who may call what: one access level per route handler, enforced by one guard.
 
 A handler declares its level in `opt` (`@get(..., opt=OPERATOR)`); without one it needs any
-signed-in user. Levels: `public` (no token), `optional` (a token if sent must be valid;
+signed-in user. `guarded` attaches the guard to every handler that is not public when the app is
+built (public handlers have no guard, so Litestar skips its per-request guard work on probes),
+and `check_levels` refuses to start if a non-public handler ended up without it. Levels: `public` (no token), `optional` (a token if sent must be valid;
 handlers read the caller with `ViewerDep`), `user`, `operator` (operators and admins), `admin`.
 The guard runs before the request body is read, so an anonymous or rate-limited upload is
 refused without being received. Rate limits (server.auth.ratelimit) are applied here too.
@@ -9,6 +11,8 @@ refused without being received. Rate limits (server.auth.ratelimit) are applied 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from copy import copy
 from typing import Any
 
 from litestar import Litestar
@@ -41,7 +45,7 @@ def require_role(caller: Caller, level: str) -> None:
 
 
 async def enforce_access(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """The app-wide guard (see the module docstring)."""
+    """The guard of every non-public handler (see the module docstring)."""
     method = connection.scope.get("method", "GET")
     level = access_level(handler)
     if level == "public" or method == "OPTIONS":
@@ -56,10 +60,28 @@ async def enforce_access(connection: ASGIConnection[Any, Any, Any, Any], handler
         auth_state(connection.app.state.rt).limiter.check_route(bucket, str(caller.id), client_address(connection))
 
 
+def guarded(handlers: Iterable[Any]) -> list[Any]:
+    """The route handlers, each non-public one a copy with `enforce_access` among its guards."""
+    out = []
+    for handler in handlers:
+        if isinstance(handler, BaseRouteHandler) and access_level(handler) != "public":
+            handler = copy(handler)  # the module-level handler stays as declared
+            handler.guards = [*(handler.guards or ()), enforce_access]
+        out.append(handler)
+    return out
+
+
 def check_levels(app: Litestar) -> None:
-    """Refuse to start with a handler whose `opt["access"]` is not a known level (a typo is not public)."""
+    """Refuse to start with an unknown access level (a typo is not public) or an unguarded handler."""
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
             level = access_level(handler)
             if level not in LEVELS:
                 raise ValueError(f"{handler} declares unknown access level {level!r}; use one of {LEVELS}")
+            if level != "public" and not _only_options(handler) and enforce_access not in handler.resolve_guards():
+                raise ValueError(f"{handler} is {level!r} but not guarded: register it through `guarded`")
+
+
+def _only_options(handler: BaseRouteHandler) -> bool:
+    """Litestar's automatic OPTIONS (CORS preflight) handlers: the guard lets OPTIONS through anyway."""
+    return set(getattr(handler, "http_methods", ())) == {"OPTIONS"}

@@ -51,7 +51,8 @@ def run(ctx: Context) -> Report:
                        chunks_per_document=per_doc, anchors=30 if quick else 2000)
     report.figure("corpus", f"{seeded.chunks:,} chunks in {seeded.documents:,} documents, text from {text.source}, "
                             f"vectors from {seeded.anchors:,} real embeddings + noise")
-    say(f"  seeding: embeddings {seeded.embed_s:.1f}s, COPY {seeded.copy_s:.1f}s, full-text index {seeded.index_s:.1f}s")
+    say(f"  seeding: embeddings {seeded.embed_s:.1f}s, COPY (with BM25 statistics) {seeded.copy_s:.1f}s, "
+        f"full-text index {seeded.index_s:.1f}s")
     queries = [q for q in text.queries if q.strip()][:queries_n]
     if len(queries) < queries_n:
         queries = (queries * (queries_n // max(1, len(queries)) + 1))[:queries_n]

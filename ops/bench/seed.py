@@ -4,7 +4,9 @@ Each chunk is one "anchor" sentence followed by 6-9 sentences drawn from the cor
 is the anchor's real MiniLM embedding plus small Gaussian noise, re-normalised. So a few thousand
 real embeddings give 100,000 vectors with realistic structure, each consistent with its text.
 Documents are `ready`, owned by the admin; no `vector_log` rows are written: a server starting
-without an index file rebuilds its index from the database.
+without an index file rebuilds its index from the database. The COPY also updates the BM25
+statistics (lexeme_stats, chunk_stats: triggers of migration 0004, one aggregate per COPY), as any
+write of chunks does; the seed checks they counted every chunk.
 """
 
 from __future__ import annotations
@@ -91,6 +93,10 @@ def seed(conninfo: str, owner: uuid.UUID, corpus: Corpus, embedder: Embedder, *,
                                         len(text.split()) * 4 // 3, vector.tobytes(), embedder.name))
         conn.commit()
         copy_s = time.perf_counter() - started
+        counted = conn.execute("SELECT chunks FROM chunk_stats").fetchone()
+        total = conn.execute("SELECT count(*) FROM document_chunks").fetchone()
+        if counted != total:
+            raise RuntimeError(f"the BM25 statistics count {counted} chunks, the table holds {total}")
         started = time.perf_counter()
         if index_def:
             conn.execute(index_def)

@@ -25,12 +25,16 @@ HTTP_DURATION = Histogram(
 HTTP_IN_FLIGHT = Gauge("http_requests_in_flight", "Requests being served.")
 
 # The labelled children per (method, route, status): `.labels()` costs a lock and a dict lookup of
-# its own, on every request otherwise. Bounded like the labels themselves.
+# its own, on every request otherwise. Bounded like the labels themselves: routes are templates and
+# methods outside HTTP's standard set (a client can send any token) are counted as OTHER.
 _http_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     """Count one answered request and its duration."""
+    if method not in _METHODS:
+        method = "OTHER"
     try:
         counter, duration = _http_children[(method, route, status)]
     except KeyError:
@@ -38,6 +42,7 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
         _http_children[(method, route, status)] = (counter, duration)
     counter.inc()
     duration.observe(seconds)
+
 
 SEARCH_DURATION = Histogram(
     "search_duration_seconds",

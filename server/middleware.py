@@ -3,7 +3,8 @@
 It wraps the whole Litestar handler (router included), so unknown routes and errors raised before
 routing are counted and logged too. Successful answers to the probes (liveness, readiness, the
 Prometheus scrape) are logged at DEBUG: they arrive every few seconds from orchestrators and
-scrapers and would bury everything else; their failures (4xx, 5xx) are logged as any other.
+scrapers and would bury everything else. Their failures (4xx, 5xx) are logged as any other, and so
+is a probe that carries its own X-Correlation-ID: that is someone tracing a request, not a scraper.
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ _HEADER = b"x-correlation-id"
 _PROBES = frozenset({routes.HEALTH_LIVE, routes.HEALTH_READY, routes.METRICS})
 
 
-def _incoming_cid(scope: dict[str, Any]) -> str:
+def _incoming_cid(scope: dict[str, Any]) -> str | None:
     for name, value in scope["headers"]:
         if name == _HEADER:
             text = value.decode("latin-1")
             if _VALID_CID.match(text):
                 return text
             break
-    return os.urandom(16).hex()  # 32 hex digits, as a uuid4's hex; cheaper
+    return None
 
 
 class ObservabilityMiddleware:
@@ -44,7 +45,8 @@ class ObservabilityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cid = _incoming_cid(scope)
+        traced = _incoming_cid(scope)
+        cid = traced or os.urandom(16).hex()  # 32 hex digits, as a uuid4's hex; cheaper
         token = correlation_id_var.set(cid)
         cid_header = (_HEADER, cid.encode())
         status = 500
@@ -70,7 +72,7 @@ class ObservabilityMiddleware:
                 logger.error("{} {} -> {} in {:.1f} ms", method, scope["path"], status, elapsed * 1000)
             elif status >= 400:
                 logger.warning("{} {} -> {} in {:.1f} ms", method, scope["path"], status, elapsed * 1000)
-            elif route in _PROBES:
+            elif route in _PROBES and traced is None:
                 logger.debug("{} {} -> {} in {:.1f} ms", method, scope["path"], status, elapsed * 1000)
             else:
                 logger.info("{} {} -> {} in {:.1f} ms", method, scope["path"], status, elapsed * 1000)

@@ -121,13 +121,24 @@ async def test_exhausted_database_pool_is_503_not_500(served: Served, monkeypatc
     assert r.headers["retry-after"] == "2"
 
 
-async def test_probe_lines_are_debug_unless_the_probe_fails(served: Served) -> None:
-    await served.client.get("/api/v1/health/live", headers={"X-Correlation-ID": "probe-ok"})
+async def test_probe_lines_are_debug_unless_failed_or_traced(served: Served) -> None:
+    scraped = await served.client.get("/api/v1/health/live")  # an orchestrator's probe: no header of its own
+    generated = scraped.headers["x-correlation-id"]
+    await served.client.get("/api/v1/health/live", headers={"X-Correlation-ID": "traced-probe"})
     await served.client.post("/api/v1/health/live", headers={"X-Correlation-ID": "probe-405"})
     await served.client.get("/api/v1/health/dependencies", headers={"X-Correlation-ID": "not-a-probe"})
-    assert [r.level for r in log_ring().query(correlation_id="probe-ok")] == ["DEBUG"]
+    assert [r.level for r in log_ring().query(correlation_id=generated)] == ["DEBUG"]
+    assert [r.level for r in log_ring().query(correlation_id="traced-probe")] == ["INFO"]
     assert [r.level for r in log_ring().query(correlation_id="probe-405")] == ["WARNING"]
     assert "INFO" in [r.level for r in log_ring().query(correlation_id="not-a-probe")]
+
+
+async def test_unknown_methods_share_one_metrics_label(served: Served) -> None:
+    for method in ("BREW", "PROPFIND", "XYZZY"):
+        await served.client.request(method, "/api/v1/nowhere")
+    body = (await served.client.get("/metrics")).text
+    assert 'method="OTHER",route="unmatched"' in body
+    assert 'method="BREW"' not in body and 'method="XYZZY"' not in body
 
 
 def test_shared_sink_writes_the_plain_format_and_fills_the_ring() -> None:

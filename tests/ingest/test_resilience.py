@@ -52,9 +52,12 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     """`docman worker` with its log in the data directory (a pipe nobody reads would block it when full)."""
     log_dir = Path(env["DOCMAN_DATA_DIR"])
     log_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_dir / f"worker-{time.monotonic_ns()}.log", "wb") as log:
-        return subprocess.Popen([sys.executable, "-m", "ops.cli", "worker"], env={**os.environ, **env},
-                                stdout=subprocess.DEVNULL, stderr=log)
+    log_path = log_dir / f"worker-{time.monotonic_ns()}.log"
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "ops.cli", "worker"], env={**os.environ, **env},
+                                  stdout=subprocess.DEVNULL, stderr=log)
+    worker.log_path = log_path  # type: ignore[attr-defined]
+    return worker
 
 
 def stop_worker(worker: subprocess.Popen[bytes]) -> None:
@@ -65,7 +68,8 @@ def stop_worker(worker: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         worker.kill()
         worker.wait()
-        raise AssertionError("docman worker did not exit within 40 s of SIGTERM") from None
+        tail = worker.log_path.read_text(errors="replace")[-4000:]  # type: ignore[attr-defined]
+        raise AssertionError(f"docman worker did not exit within 40 s of SIGTERM; its log ends:\n{tail}") from None
 
 
 async def test_worker_killed_mid_document_loses_nothing(tmp_path: Path, db_url: str) -> None:

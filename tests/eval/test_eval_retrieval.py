@@ -85,6 +85,7 @@ def test_end_to_end_on_a_tiny_beir_folder(tmp_path: Path, pg_admin_url: str, mon
                                           capsys: pytest.CaptureFixture[str]) -> None:
     write_beir(tmp_path / "tiny")
     monkeypatch.setenv("DOCMAN_DATABASE_URL", pg_admin_url)  # a scratch database on the test server
+    monkeypatch.setattr("server.logs.configure_logging", lambda *a, **k: None)  # keep the suite's sinks
     assert run_cli(["eval-retrieval", str(tmp_path / "tiny"), "--json"]) == 0
     out = capsys.readouterr()
     results = json.loads(out.out)

@@ -122,15 +122,22 @@ async def test_exhausted_database_pool_is_503_not_500(served: Served, monkeypatc
 
 
 async def test_probe_lines_are_debug_unless_failed_or_traced(served: Served) -> None:
-    scraped = await served.client.get("/api/v1/health/live")  # an orchestrator's probe: no header of its own
-    generated = scraped.headers["x-correlation-id"]
-    await served.client.get("/api/v1/health/live", headers={"X-Correlation-ID": "traced-probe"})
-    await served.client.post("/api/v1/health/live", headers={"X-Correlation-ID": "probe-405"})
-    await served.client.get("/api/v1/health/dependencies", headers={"X-Correlation-ID": "not-a-probe"})
-    assert [r.level for r in log_ring().query(correlation_id=generated)] == ["DEBUG"]
-    assert [r.level for r in log_ring().query(correlation_id="traced-probe")] == ["INFO"]
-    assert [r.level for r in log_ring().query(correlation_id="probe-405")] == ["WARNING"]
-    assert "INFO" in [r.level for r in log_ring().query(correlation_id="not-a-probe")]
+    from server.logs import LogRing
+
+    ring = LogRing(1000)  # its own DEBUG sink: the level of the suite's shared ring is not this test's to assume
+    sink = logger.add(ring.append, level="DEBUG", format="{message}")
+    try:
+        scraped = await served.client.get("/api/v1/health/live")  # an orchestrator's probe: no header of its own
+        generated = scraped.headers["x-correlation-id"]
+        await served.client.get("/api/v1/health/live", headers={"X-Correlation-ID": "traced-probe"})
+        await served.client.post("/api/v1/health/live", headers={"X-Correlation-ID": "probe-405"})
+        await served.client.get("/api/v1/health/dependencies", headers={"X-Correlation-ID": "not-a-probe"})
+    finally:
+        logger.remove(sink)
+    assert [r.level for r in ring.query(correlation_id=generated)] == ["DEBUG"]
+    assert [r.level for r in ring.query(correlation_id="traced-probe")] == ["INFO"]
+    assert [r.level for r in ring.query(correlation_id="probe-405")] == ["WARNING"]
+    assert "INFO" in [r.level for r in ring.query(correlation_id="not-a-probe")]
 
 
 async def test_unknown_methods_share_one_metrics_label(served: Served) -> None:

@@ -1,48 +1,17 @@
 """Prometheus metrics of the API process, defined once at import.
 
-Route labels are route templates (`/api/v1/documents/{document_id:uuid}`), never raw paths,
-so cardinality stays bounded; unmatched paths share the label `unmatched`.
+The per-request HTTP metrics live in `server.http_metrics`. Route labels are route templates
+(`/api/v1/documents/{document_id:uuid}`), never raw paths, so cardinality stays bounded;
+unmatched paths share the label `unmatched`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-
-HTTP_REQUESTS = Counter(
-    "http_requests_total", "HTTP requests answered.", ["method", "route", "status"]
-)
-HTTP_DURATION = Histogram(
-    "http_request_duration_seconds",
-    "Time from request to the end of the response.",
-    ["method", "route"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-)
-HTTP_IN_FLIGHT = Gauge("http_requests_in_flight", "Requests being served.")
-
-# The labelled children per (method, route, status): `.labels()` costs a lock and a dict lookup of
-# its own, on every request otherwise. Bounded like the labels themselves: routes are templates and
-# methods outside HTTP's standard set (a client can send any token) are counted as OTHER.
-_http_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-
-def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    """Count one answered request and its duration."""
-    if method not in _METHODS:
-        method = "OTHER"
-    try:
-        counter, duration = _http_children[(method, route, status)]
-    except KeyError:
-        counter, duration = HTTP_REQUESTS.labels(method, route, str(status)), HTTP_DURATION.labels(method, route)
-        _http_children[(method, route, status)] = (counter, duration)
-    counter.inc()
-    duration.observe(seconds)
-
 
 SEARCH_DURATION = Histogram(
     "search_duration_seconds",

@@ -17,7 +17,7 @@ from typing import Any
 from loguru import logger
 
 from server.logs import correlation_id_var
-from server.metrics import HTTP_IN_FLIGHT, observe_request
+from server.http_metrics import observe_request, request_started
 from shared import routes
 
 _VALID_CID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -59,11 +59,10 @@ class ObservabilityMiddleware:
                 message["headers"] = [*message.get("headers", ()), cid_header]
             await send(message)
 
-        HTTP_IN_FLIGHT.inc()
+        request_started()
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            HTTP_IN_FLIGHT.dec()
             elapsed = time.perf_counter() - start
             route = scope.get("path_template") or "unmatched"
             method = scope["method"]

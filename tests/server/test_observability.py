@@ -186,3 +186,31 @@ def test_shared_sink_json_lines() -> None:
     assert (body["level"], body["correlation_id"], body["message"]) == ("ERROR", "jsonline", "failed")
     assert body["tags"] == "service=api correlation_id=jsonline"
     assert "RuntimeError: kaput" in body["exception"]
+
+
+def test_request_metrics_are_cumulative_histograms_with_inclusive_bounds() -> None:
+    from prometheus_client import REGISTRY
+
+    from server.http_metrics import observe_request, request_started
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, {"method": "GET", "route": "/t/histogram", **labels}) or 0.0
+
+    def bucket(le: str) -> float:
+        return sample("http_request_duration_seconds_bucket", le=le)
+
+    before = {le: bucket(le) for le in ("0.005", "0.01", "5.0", "+Inf")}
+    flying = REGISTRY.get_sample_value("http_requests_in_flight")
+    for seconds in (0.005, 0.0051, 3.0, 100.0):
+        request_started()
+        assert REGISTRY.get_sample_value("http_requests_in_flight") == flying + 1
+        observe_request("GET", "/t/histogram", 200, seconds)
+    assert REGISTRY.get_sample_value("http_requests_in_flight") == flying
+    assert {le: bucket(le) - before[le] for le in before} == {"0.005": 1, "0.01": 2, "5.0": 3, "+Inf": 4}
+    assert sample("http_request_duration_seconds_count") == bucket("+Inf")
+    assert sample("http_request_duration_seconds_sum") >= 103.0101 - 1e-9
+    assert sample("http_requests_total", status="200") >= 4
+    request_started()
+    observe_request("BREW", "/t/histogram", 405, 0.001)
+    assert REGISTRY.get_sample_value("http_requests_total",
+                                     {"method": "OTHER", "route": "/t/histogram", "status": "405"}) >= 1

@@ -17,7 +17,6 @@ from server.auth.guards import PUBLIC, check_levels, guarded
 from server.errors import EXCEPTION_HANDLERS
 from server.logs import LogRing, log_ring
 from server.middleware import ObservabilityMiddleware
-from server.security_headers import SecurityHeadersMiddleware
 from server.runtime import Runtime
 from server.settings import Settings
 from server.version import VERSION
@@ -63,8 +62,8 @@ def create_app(settings: Settings, *, conninfo: str | None = None, ring: LogRing
         debug=False,
     )
     check_levels(app)
-    # Outermost layers, around Litestar's router: unknown routes are counted, logged and get the headers too.
-    app.asgi_handler = ObservabilityMiddleware(SecurityHeadersMiddleware(app.asgi_handler))
+    # Outermost layer, around Litestar's router: unknown routes are counted, logged and get the headers too.
+    app.asgi_handler = ObservabilityMiddleware(app.asgi_handler)
     return app
 
 

@@ -1,7 +1,8 @@
-"""The outermost ASGI layer: correlation id, request metrics and one access log line per request.
+"""The outermost ASGI layer: correlation id, security headers, request metrics and one access log
+line per request.
 
 It wraps the whole Litestar handler (router included), so unknown routes and errors raised before
-routing are counted and logged too. Successful answers to the probes (liveness, readiness, the
+routing are counted, logged and get the headers too. Successful answers to the probes (liveness, readiness, the
 Prometheus scrape) are logged at DEBUG: they arrive every few seconds from orchestrators and
 scrapers and would bury everything else. Their failures (4xx, 5xx) are logged as any other, and so
 is a probe that carries its own X-Correlation-ID: that is someone tracing a request, not a scraper.
@@ -16,6 +17,7 @@ from typing import Any
 
 from loguru import logger
 
+from server import security_headers
 from server.logs import correlation_id_var
 from server.http_metrics import observe_request, request_started
 from shared import routes
@@ -38,8 +40,9 @@ def _incoming_cid(scope: dict[str, Any]) -> str | None:
 class ObservabilityMiddleware:
     """Pure ASGI middleware; cheap enough to sit in front of every request."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, docs_path: str = "/schema") -> None:
         self.app = app
+        self.docs_path = docs_path.rstrip("/")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -48,7 +51,7 @@ class ObservabilityMiddleware:
         traced = _incoming_cid(scope)
         cid = traced or os.urandom(16).hex()  # 32 hex digits, as a uuid4's hex; cheaper
         token = correlation_id_var.set(cid)
-        cid_header = (_HEADER, cid.encode())
+        extra = (*security_headers.for_path(scope["path"], self.docs_path), (_HEADER, cid.encode()))
         status = 500
         start = time.perf_counter()
 
@@ -56,7 +59,7 @@ class ObservabilityMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), cid_header]
+                message["headers"] = security_headers.with_security_headers(message.get("headers", ()), extra)
             await send(message)
 
         request_started()

@@ -1,4 +1,5 @@
-"""Standard security headers on every HTTP response (errors and unknown routes included).
+"""Standard security headers on every HTTP response (errors and unknown routes included); the
+outermost middleware (`server.middleware`) adds them, so one layer wraps each response.
 
 API responses get a Content-Security-Policy that allows nothing (`default-src 'none'`): they are
 data, never pages. The interactive docs under /schema load Swagger UI's scripts and styles from
@@ -28,32 +29,15 @@ _DOCS_HEADERS = (*_COMMON, (b"content-security-policy", DOCS_CSP))
 _NAMES = frozenset(name for name, _ in _API_HEADERS)
 
 
+def for_path(path: str, docs_path: str = "/schema") -> tuple[tuple[bytes, bytes], ...]:
+    """The headers a response to `path` gets: the docs' policy under `docs_path`, the API's elsewhere."""
+    return _DOCS_HEADERS if path == docs_path or path.startswith(docs_path + "/") else _API_HEADERS
+
+
 def with_security_headers(headers: Any, extra: tuple[tuple[bytes, bytes], ...]) -> list[tuple[bytes, bytes]]:
-    """`headers` plus those of `extra` it does not already have (names compared case-insensitively)."""
+    """`headers` plus those of `extra` it does not already have (names compared case-insensitively):
+    a header the app set itself is left as it is."""
     if not any(name.lower() in _NAMES for name, _ in headers):  # the usual case: append all, no set
         return [*headers, *extra]
     present = {name.lower() for name, _ in headers}
     return [*headers, *(item for item in extra if item[0] not in present)]
-
-
-class SecurityHeadersMiddleware:
-    """Pure ASGI middleware; headers the app set itself are left as they are."""
-
-    def __init__(self, app: Any, docs_path: str = "/schema") -> None:
-        self.app = app
-        self.docs_path = docs_path.rstrip("/")
-        self.docs_prefix = self.docs_path + "/"
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        extra = _DOCS_HEADERS if path == self.docs_path or path.startswith(self.docs_prefix) else _API_HEADERS
-
-        async def send_wrapper(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = with_security_headers(message.get("headers", ()), extra)
-            await send(message)
-
-        await self.app(scope, receive, send_wrapper)

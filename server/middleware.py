@@ -51,7 +51,8 @@ class ObservabilityMiddleware:
         traced = _incoming_cid(scope)
         cid = traced or os.urandom(16).hex()  # 32 hex digits, as a uuid4's hex; cheaper
         token = correlation_id_var.set(cid)
-        extra = (*security_headers.for_path(scope["path"], self.docs_path), (_HEADER, cid.encode()))
+        extra = security_headers.for_path(scope["path"], self.docs_path)
+        cid_header = (_HEADER, cid.encode())
         status = 500
         start = time.perf_counter()
 
@@ -59,7 +60,9 @@ class ObservabilityMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = security_headers.with_security_headers(message.get("headers", ()), extra)
+                headers = security_headers.with_security_headers(message.get("headers", ()), extra)
+                headers.append(cid_header)
+                message["headers"] = headers
             await send(message)
 
         request_started()

@@ -31,13 +31,18 @@ _NAMES = frozenset(name for name, _ in _API_HEADERS)
 
 def for_path(path: str, docs_path: str = "/schema") -> tuple[tuple[bytes, bytes], ...]:
     """The headers a response to `path` gets: the docs' policy under `docs_path`, the API's elsewhere."""
-    return _DOCS_HEADERS if path == docs_path or path.startswith(docs_path + "/") else _API_HEADERS
+    if path.startswith(docs_path) and (len(path) == len(docs_path) or path[len(docs_path)] == "/"):
+        return _DOCS_HEADERS
+    return _API_HEADERS
 
 
 def with_security_headers(headers: Any, extra: tuple[tuple[bytes, bytes], ...]) -> list[tuple[bytes, bytes]]:
     """`headers` plus those of `extra` it does not already have (names compared case-insensitively):
     a header the app set itself is left as it is."""
-    if not any(name.lower() in _NAMES for name, _ in headers):  # the usual case: append all, no set
+    for name, _ in headers:
+        if name.lower() in _NAMES:
+            break
+    else:  # the usual case: none of ours is there, append them all
         return [*headers, *extra]
     present = {name.lower() for name, _ in headers}
     return [*headers, *(item for item in extra if item[0] not in present)]

@@ -210,6 +210,7 @@ class _InterceptHandler(logging.Handler):
 
 
 _ring: LogRing | None = None
+_debug = [False]  # whether configure_logging installed a sink that takes DEBUG
 
 
 def configure_logging(level: str = "INFO", json: bool = False, ring_size: int = 5000) -> LogRing:
@@ -222,6 +223,7 @@ def configure_logging(level: str = "INFO", json: bool = False, ring_size: int = 
     ring_level = logger.level("DEBUG" if level in {"TRACE", "DEBUG"} else "INFO").no
     logger.add(_Sinks(_ring, stderr_level, ring_level, json), level=min(stderr_level, ring_level),
                format=_message_only)
+    _debug[0] = min(stderr_level, ring_level) <= logger.level("DEBUG").no
     logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = [_InterceptHandler()]
@@ -229,6 +231,11 @@ def configure_logging(level: str = "INFO", json: bool = False, ring_size: int = 
     logging.getLogger("uvicorn.access").disabled = True  # our middleware logs each request once
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # its INFO lines echo every pg_ctl call
     return _ring
+
+
+def debug_enabled() -> bool:
+    """Whether DEBUG lines go anywhere: hot paths skip building ones that would be dropped."""
+    return _debug[0]
 
 
 def log_ring() -> LogRing:

@@ -18,7 +18,7 @@ from typing import Any
 from loguru import logger
 
 from server import security_headers
-from server.logs import correlation_id_var
+from server.logs import correlation_id_var, debug_enabled
 from server.http_metrics import observe_request, request_started
 from shared import routes
 
@@ -37,6 +37,18 @@ def _incoming_cid(scope: dict[str, Any]) -> str | None:
     return None
 
 
+_cids: list[str] = []
+os.register_at_fork(after_in_child=_cids.clear)  # a forked child must not hand out its parent's ids
+
+
+def _new_cid() -> str:
+    """32 random hex digits, as a uuid4's hex; drawn from the OS 512 at a time (one syscall, not one each)."""
+    if not _cids:
+        blob = os.urandom(16 * 512).hex()
+        _cids.extend(blob[i:i + 32] for i in range(0, len(blob), 32))
+    return _cids.pop()
+
+
 class ObservabilityMiddleware:
     """Pure ASGI middleware; cheap enough to sit in front of every request."""
 
@@ -49,7 +61,7 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send)
             return
         traced = _incoming_cid(scope)
-        cid = traced or os.urandom(16).hex()  # 32 hex digits, as a uuid4's hex; cheaper
+        cid = traced or _new_cid()
         token = correlation_id_var.set(cid)
         extra = security_headers.for_path(scope["path"], self.docs_path)
         cid_header = (_HEADER, cid.encode())
@@ -78,7 +90,8 @@ class ObservabilityMiddleware:
             elif status >= 400:
                 logger.warning("{} {} -> {} in {:.1f} ms", method, scope["path"], status, elapsed * 1000)
             elif route in _PROBES and traced is None:
-                logger.debug("{} {} -> {} in {:.1f} ms", method, scope["path"], status, elapsed * 1000)
+                if debug_enabled():
+                    logger.debug("{} {} -> {} in {:.1f} ms", method, scope["path"], status, elapsed * 1000)
             else:
                 logger.info("{} {} -> {} in {:.1f} ms", method, scope["path"], status, elapsed * 1000)
             correlation_id_var.reset(token)

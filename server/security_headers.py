@@ -1,9 +1,11 @@
 """Standard security headers on every HTTP response (errors and unknown routes included); the
 outermost middleware (`server.middleware`) adds them, so one layer wraps each response.
 
-API responses get a Content-Security-Policy that allows nothing (`default-src 'none'`): they are
-data, never pages. The interactive docs under /schema load Swagger UI's scripts and styles from
-its CDN, so they get a policy allowing exactly that instead.
+API responses get `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY` and a
+Content-Security-Policy that allows nothing (`default-src 'none'`): they are data (JSON, event
+streams, originals sent as attachments), never pages. The interactive docs under /schema are the
+only pages this server renders: they also get `Referrer-Policy` and `Cross-Origin-Opener-Policy`,
+which act on documents only, and a policy allowing Swagger UI's scripts and styles from its CDN.
 """
 
 from __future__ import annotations
@@ -18,15 +20,11 @@ DOCS_CSP = (
     b"font-src 'self' data: https://cdn.jsdelivr.net; connect-src 'self'; "
     b"frame-ancestors 'none'; base-uri 'none'"
 )
-_COMMON = (
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-)
-_API_HEADERS = (*_COMMON, (b"content-security-policy", API_CSP))
-_DOCS_HEADERS = (*_COMMON, (b"content-security-policy", DOCS_CSP))
-_NAMES = frozenset(name for name, _ in _API_HEADERS)
+_EVERY = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"))
+_PAGES = ((b"referrer-policy", b"no-referrer"), (b"cross-origin-opener-policy", b"same-origin"))
+_API_HEADERS = (*_EVERY, (b"content-security-policy", API_CSP))
+_DOCS_HEADERS = (*_EVERY, *_PAGES, (b"content-security-policy", DOCS_CSP))
+_NAMES = frozenset(name for name, _ in _DOCS_HEADERS)
 
 
 def for_path(path: str, docs_path: str = "/schema") -> tuple[tuple[bytes, bytes], ...]:

@@ -116,10 +116,14 @@ async def test_security_headers_everywhere(make_settings: Callable[..., Settings
             r = await s.anon().get(path)
             assert r.headers["x-content-type-options"] == "nosniff"
             assert r.headers["x-frame-options"] == "DENY"
-            assert r.headers["referrer-policy"] == "no-referrer"
             assert r.headers["content-security-policy"].startswith("default-src 'none'")
+            assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+            assert "referrer-policy" not in r.headers  # document-only headers: API answers are never pages
         docs = await s.anon().get("/schema/swagger")
         assert docs.status_code == 200
+        assert docs.headers["x-content-type-options"] == "nosniff" and docs.headers["x-frame-options"] == "DENY"
+        assert docs.headers["referrer-policy"] == "no-referrer"
+        assert docs.headers["cross-origin-opener-policy"] == "same-origin"
         csp = docs.headers["content-security-policy"]
         assert "https://cdn.jsdelivr.net" in csp and "script-src" in csp
         assert (await s.anon().get("/schema/openapi.json")).json()["components"]["securitySchemes"]["BearerToken"]

@@ -21,21 +21,24 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+_LE = (*(repr(b) for b in BUCKETS), "+Inf")  # the `le` labels, as prometheus_client writes them
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 _counts: dict[tuple[str, str, int], int] = {}
 # (method, route) -> per-bucket counts (not cumulative; the last is +Inf), then the sum of seconds
 _durations: dict[tuple[str, str], list[float]] = {}
-_in_flight = [0]
+_in_flight = 0
 
 
 def request_started() -> None:
-    _in_flight[0] += 1
+    global _in_flight
+    _in_flight += 1
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     """Count one answered request and its duration (and end its in-flight count)."""
-    _in_flight[0] -= 1
+    global _in_flight
+    _in_flight -= 1
     if method not in _METHODS:
         method = "OTHER"
     key = (method, route, status)
@@ -54,15 +57,16 @@ class _HttpCollector(Collector):
         for (method, route, status), n in list(_counts.items()):
             requests.add_metric([method, route, str(status)], n)
         durations = HistogramMetricFamily("http_request_duration_seconds",
-                                          "Time from request to the end of the response.", labels=["method", "route"])
+                                          "Time from request to the end of the response.",
+                                          labels=["method", "route"])
         for (method, route), cells in list(_durations.items()):
-            cells = list(cells)
+            snapshot = list(cells)
             running, buckets = 0.0, []
-            for bound, n in zip((*(repr(b) for b in BUCKETS), "+Inf"), cells[:-1], strict=True):
+            for le, n in zip(_LE, snapshot[:-1], strict=True):
                 running += n
-                buckets.append((bound, running))
-            durations.add_metric([method, route], buckets, sum_value=cells[-1])
-        in_flight = GaugeMetricFamily("http_requests_in_flight", "Requests being served.", value=_in_flight[0])
+                buckets.append((le, running))
+            durations.add_metric([method, route], buckets, sum_value=snapshot[-1])
+        in_flight = GaugeMetricFamily("http_requests_in_flight", "Requests being served.", value=_in_flight)
         return [requests, durations, in_flight]
 
 

@@ -210,12 +210,12 @@ class _InterceptHandler(logging.Handler):
 
 
 _ring: LogRing | None = None
-_debug = [False]  # whether configure_logging installed a sink that takes DEBUG
+_debug_on = False  # whether configure_logging installed a sink that takes DEBUG
 
 
 def configure_logging(level: str = "INFO", json: bool = False, ring_size: int = 5000) -> LogRing:
     """Install the sinks once per process (again on a new call, e.g. in tests); return the ring."""
-    global _ring
+    global _ring, _debug_on
     logger.remove()
     logger.configure(patcher=_patch)
     _ring = LogRing(ring_size)
@@ -223,7 +223,7 @@ def configure_logging(level: str = "INFO", json: bool = False, ring_size: int = 
     ring_level = logger.level("DEBUG" if level in {"TRACE", "DEBUG"} else "INFO").no
     logger.add(_Sinks(_ring, stderr_level, ring_level, json), level=min(stderr_level, ring_level),
                format=_message_only)
-    _debug[0] = min(stderr_level, ring_level) <= logger.level("DEBUG").no
+    _debug_on = min(stderr_level, ring_level) <= logger.level("DEBUG").no
     logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = [_InterceptHandler()]
@@ -235,7 +235,7 @@ def configure_logging(level: str = "INFO", json: bool = False, ring_size: int = 
 
 def debug_enabled() -> bool:
     """Whether DEBUG lines go anywhere: hot paths skip building ones that would be dropped."""
-    return _debug[0]
+    return _debug_on
 
 
 def log_ring() -> LogRing:

@@ -4,8 +4,9 @@ line per request.
 It wraps the whole Litestar handler (router included), so unknown routes and errors raised before
 routing are counted, logged and get the headers too. Successful answers to the probes (liveness,
 readiness, the Prometheus scrape) are logged at DEBUG: they arrive every few seconds from
-orchestrators and scrapers and would bury everything else. Their failures (4xx, 5xx) are logged as any other, and so
-is a probe that carries its own X-Correlation-ID: that is someone tracing a request, not a scraper.
+orchestrators and scrapers and would bury everything else. Their failures (4xx, 5xx) are logged
+as any other, and so is a probe that carries its own X-Correlation-ID: that is someone tracing a
+request, not a scraper.
 """
 
 from __future__ import annotations

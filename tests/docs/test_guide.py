@@ -303,7 +303,8 @@ PROMQL_FUNCTION_CALL = re.compile(
 @cache
 def defined_metrics() -> frozenset[str]:
     names = set()
-    pattern = re.compile(r"\b(?:Counter|Gauge|Histogram|Summary|Info|Enum|GaugeMetricFamily|CounterMetricFamily|HistogramMetricFamily)"
+    pattern = re.compile(r"\b(?:Counter|Gauge|Histogram|Summary|Info|Enum"
+                         r"|GaugeMetricFamily|CounterMetricFamily|HistogramMetricFamily)"
                          r"\(\s*\"([a-zA-Z_:][\w:]*)\"")
     for py in (ROOT / "server").rglob("*.py"):
         names.update(pattern.findall(read(py)))

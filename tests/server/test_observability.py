@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from loguru import logger
 
 from server.logs import PLAIN_FORMAT, log_ring
@@ -121,9 +122,10 @@ async def test_exhausted_database_pool_is_503_not_500(served: Served, monkeypatc
     assert r.headers["retry-after"] == "2"
 
 
-async def test_probe_lines_are_debug_unless_failed_or_traced(served: Served) -> None:
+async def test_probe_lines_are_debug_unless_failed_or_traced(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
     from server.logs import LogRing
 
+    monkeypatch.setattr("server.logs._debug_on", True)  # as DOCMAN_LOG_LEVEL=DEBUG: probe lines are built
     ring = LogRing(1000)  # its own DEBUG sink: the level of the suite's shared ring is not this test's to assume
     sink = logger.add(ring.append, level="DEBUG", format="{message}")
     try:
@@ -138,6 +140,14 @@ async def test_probe_lines_are_debug_unless_failed_or_traced(served: Served) -> 
     assert [r.level for r in ring.query(correlation_id="traced-probe")] == ["INFO"]
     assert [r.level for r in ring.query(correlation_id="probe-405")] == ["WARNING"]
     assert "INFO" in [r.level for r in ring.query(correlation_id="not-a-probe")]
+
+    monkeypatch.setattr("server.logs._debug_on", False)  # DOCMAN_LOG_LEVEL=INFO: the line is not even built
+    sink = logger.add(ring.append, level="DEBUG", format="{message}")
+    try:
+        quiet = (await served.client.get("/api/v1/health/live")).headers["x-correlation-id"]
+    finally:
+        logger.remove(sink)
+    assert ring.query(correlation_id=quiet) == []
 
 
 async def test_unknown_methods_share_one_metrics_label(served: Served) -> None:
